@@ -1,0 +1,191 @@
+"""The `apitwin` command: serve twins, list the bundled ones.
+
+Every error a user can cause on the command line (unknown twin, port in use, a spec that
+cannot be read or served) is one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+from apitwin import __version__
+from apitwin.twins.registry import (
+    Profile,
+    bundled_names,
+    bundled_profile,
+    generic_profile,
+    spec_path,
+)
+
+__all__ = ["main"]
+
+USER_SPEC_FIRST_PORT = 8100
+
+
+class UsageError(Exception):
+    """A command-line mistake: printed as one line, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="apitwin", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"apitwin {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve twins (all bundled ones by default)")
+    serve.add_argument(
+        "targets", nargs="*", help="bundled twin names or paths of OpenAPI documents"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port, when serving a single twin")
+    serve.add_argument("--seed", type=int, default=0, help="seed of synthesized data (default 0)")
+    serve.add_argument("--verbose", "-v", action="store_true", help="print spec warnings")
+
+    listing = commands.add_parser("list", help="list the bundled twins")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+
+    check = commands.add_parser(
+        "check", help="load a document and print what the loader worked around"
+    )
+    check.add_argument("spec", help="path of an OpenAPI document")
+    return parser
+
+
+def _resolve_targets(targets: Sequence[str], port: int | None) -> list[tuple[Profile, Path]]:
+    chosen: list[tuple[Profile, Path]] = []
+    next_user_port = USER_SPEC_FIRST_PORT
+    for target in targets or bundled_names():
+        if target in bundled_names():
+            profile = bundled_profile(target)
+            chosen.append((profile, spec_path(profile)))
+            continue
+        path = Path(target)
+        if path.suffix.lower() in (".json", ".yaml", ".yml") or path.exists():
+            if not path.is_file():
+                raise UsageError(f"{target}: no such file")
+            chosen.append((generic_profile(path.stem, str(path), next_user_port), path))
+            next_user_port += 1
+            continue
+        known = ", ".join(bundled_names())
+        raise UsageError(f"unknown twin {target!r}; bundled twins are: {known}")
+    if port is not None:
+        if len(chosen) != 1:
+            raise UsageError("--port needs exactly one twin to serve")
+        profile, path = chosen[0]
+        chosen[0] = (
+            Profile(
+                profile.name,
+                profile.spec,
+                port,
+                profile.title,
+                profile.client,
+                profile.error,
+                profile.validation_status,
+                profile.extra,
+            ),
+            path,
+        )
+    return chosen
+
+
+def _client_hint(profile: Profile, url: str, host: str, port: int) -> str:
+    return profile.client.replace("{url}", url).replace("{hostport}", f"{host}:{port}")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from apitwin.engine.twin import TwinOptions, build_twin
+    from apitwin.server.runner import BindError, Binding, bind, serve_forever
+    from apitwin.spec.document import SpecError
+
+    options = TwinOptions(seed=args.seed)
+    bindings: list[Binding] = []
+    try:
+        for profile, path in _resolve_targets(args.targets, args.port):
+            try:
+                twin = build_twin(profile, path, options)
+            except SpecError as exc:
+                raise UsageError(str(exc)) from None
+            if args.verbose:
+                for warning in twin.doc.warnings:
+                    print(f"warning: {warning}", file=sys.stderr)
+            bindings.append(bind(twin, args.host, profile.port))
+    except BindError as exc:
+        for binding in bindings:
+            binding.sock.close()
+        raise UsageError(str(exc)) from None
+    width = max(len(b.twin.name) for b in bindings)
+    url_width = max(len(b.base_url) for b in bindings)
+    print(f"{'twin':<{width}}  {'base URL':<{url_width}}  point your client at it")
+    for b in bindings:
+        hint = _client_hint(b.twin.profile, b.base_url, b.host, b.port)
+        print(f"{b.twin.name:<{width}}  {b.base_url:<{url_width}}  {hint}")
+    sys.stdout.flush()
+    with contextlib.suppress(KeyboardInterrupt):
+        serve_forever(bindings)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    rows = []
+    for name in bundled_names():
+        profile = bundled_profile(name)
+        base = _bundled_base_path(profile)
+        rows.append(
+            {
+                "name": name,
+                "port": profile.port,
+                "base_url": f"http://127.0.0.1:{profile.port}{base}",
+                "spec": str(spec_path(profile)),
+            }
+        )
+    if args.json:
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        for row in rows:
+            print(f"{row['name']:<14} {row['base_url']}")
+    return 0
+
+
+def _bundled_base_path(profile: Profile) -> str:
+    from apitwin.engine.twin import base_path_of
+    from apitwin.spec.loader import load_document
+
+    return base_path_of(load_document(spec_path(profile)))
+
+
+def _check(args: argparse.Namespace) -> int:
+    from apitwin.engine.twin import build_twin
+    from apitwin.spec.document import SpecError
+
+    path = Path(args.spec)
+    if not path.is_file():
+        raise UsageError(f"{args.spec}: no such file")
+    try:
+        twin = build_twin(generic_profile(path.stem, str(path), 0), path)
+    except SpecError as exc:
+        raise UsageError(str(exc)) from None
+    for warning in twin.doc.warnings:
+        print(f"warning: {warning}")
+    print(f"{path}: {len(twin.operations)} operations, {len(twin.doc.warnings)} warnings")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    handlers = {"serve": _serve, "list": _list, "check": _check}
+    try:
+        return handlers[args.command](args)
+    except UsageError as exc:
+        print(f"apitwin: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Per-twin conventions implemented once in the engine: error envelopes, and more."""

@@ -1,0 +1,92 @@
+"""A twin compiled from its document and profile: everything the request path needs."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from apitwin.conventions.errors import ErrorFormatter
+from apitwin.engine.operation import CompiledOperation, ValidatorCache, compile_operation
+from apitwin.schema.convert import SchemaCompiler
+from apitwin.schema.synth import Synthesizer
+from apitwin.spec.document import SpecDocument
+from apitwin.spec.loader import load_document
+from apitwin.spec.operations import Operation, read_operations
+from apitwin.spec.router import Router
+from apitwin.twins.registry import Profile
+
+__all__ = ["Twin", "TwinOptions", "base_path_of", "build_twin"]
+
+log = logging.getLogger("apitwin")
+
+
+@dataclass(frozen=True)
+class TwinOptions:
+    """Settings that come from the command line rather than the profile."""
+
+    seed: int = 0
+    max_body_bytes: int = 16 * 1024 * 1024
+
+
+def base_path_of(doc: SpecDocument) -> str:
+    """The path part of the first server URL, variables filled with their defaults."""
+    servers = doc.raw.get("servers")
+    if not isinstance(servers, list) or not servers or not isinstance(servers[0], dict):
+        return ""
+    url = str(servers[0].get("url", ""))
+    variables = servers[0].get("variables") or {}
+    for name, variable in variables.items():
+        default = variable.get("default", "") if isinstance(variable, dict) else ""
+        url = url.replace("{" + name + "}", str(default))
+    path = urlsplit(url).path if "://" in url else url
+    return "/" + path.strip("/") if path.strip("/") else ""
+
+
+@dataclass
+class Twin:
+    """One API's twin: its document, profile and compiled operations."""
+
+    profile: Profile
+    doc: SpecDocument
+    options: TwinOptions
+    base_path: str
+    router: Router[CompiledOperation]
+    errors: ErrorFormatter
+    operations: list[CompiledOperation] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+
+def build_twin(profile: Profile, source: str | Path, options: TwinOptions | None = None) -> Twin:
+    """Load, normalize and compile a twin; raises SpecError for a document it cannot serve."""
+    options = options or TwinOptions()
+    started = time.perf_counter()
+    doc = load_document(source)
+    operations: list[Operation] = read_operations(doc)
+    validators = ValidatorCache(doc, SchemaCompiler(doc))
+    synthesizer = Synthesizer(doc, seed=options.seed)
+    errors = ErrorFormatter(profile.error)
+    router: Router[CompiledOperation] = Router()
+    compiled: list[CompiledOperation] = []
+    for operation in operations:
+        item = compile_operation(doc, operation, validators, synthesizer, profile, errors, options)
+        router.add(operation.method, operation.path, item)
+        compiled.append(item)
+    twin = Twin(profile, doc, options, base_path_of(doc), router, errors, compiled)
+    log.debug(
+        "%s: %d operations compiled in %.0f ms",
+        profile.name,
+        len(compiled),
+        (time.perf_counter() - started) * 1000,
+    )
+    return twin
+
+
+def describe(twin: Twin) -> dict[str, Any]:
+    return {"name": twin.name, "operations": len(twin.operations), "base_path": twin.base_path}

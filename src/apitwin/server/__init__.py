@@ -1,0 +1,1 @@
+"""The ASGI application of a twin and the process that serves many twins on their ports."""

@@ -1,0 +1,187 @@
+"""The ASGI application of one twin: the request path from bytes to response.
+
+socket -> uvicorn -> TwinApp -> router -> validation -> response -> uvicorn. Everything
+the path needs was compiled by :func:`apitwin.engine.twin.build_twin`; this module only
+moves bytes, so that a test can drive a twin through httpx's ASGITransport without a
+socket exactly as a client does over TCP.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+from apitwin.engine.operation import CompiledOperation, Rejection
+from apitwin.engine.twin import Twin
+from apitwin.schema.params import RequestParts, parse_cookie_header, parse_query_string
+
+__all__ = ["ADMIN_PREFIX", "TwinApp"]
+
+log = logging.getLogger("apitwin")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+ADMIN_PREFIX = "/__apitwin__"
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class TwinApp:
+    """ASGI callable serving one twin."""
+
+    def __init__(self, twin: Twin) -> None:
+        self.twin = twin
+        self._base = twin.base_path
+        self._errors = twin.errors
+        self._max_body = twin.options.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await _lifespan(receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        method: str = scope["method"]
+        if path.startswith(ADMIN_PREFIX):
+            await self._admin(path[len(ADMIN_PREFIX) :], method, send)
+            return
+        try:
+            status, headers, body = await self._handle(scope, receive, path, method)
+        except Rejection as rejection:
+            status, headers, body = self._error(rejection.status, rejection.message)
+            headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in rejection.headers)
+        except Exception:  # a defect of the twin must still answer in the API's own shape
+            log.exception("%s: internal error on %s %s", self.twin.name, method, path)
+            status, headers, body = self._error(500, "internal error in the twin")
+        if method == "HEAD":
+            headers.append((b"content-length", str(len(body)).encode()))
+            body = b""
+        else:
+            headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, path: str, method: str
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        raw_path = scope.get("raw_path")
+        if raw_path:
+            path = raw_path.decode("latin-1")
+        base = self._base
+        if base:
+            if path == base or path.startswith(base + "/"):
+                path = path[len(base) :] or "/"
+            else:
+                raise Rejection(404, f"no route for {path}")
+        match = self.twin.router.match(method, path)
+        if match is None:
+            raise Rejection(404, f"no route for {method} {scope['path']}")
+        operation: CompiledOperation | None = match.target
+        if operation is None and method == "HEAD":
+            head = self.twin.router.match("GET", path)
+            operation = head.target if head else None
+        if operation is None:
+            allow = ", ".join(match.allowed)
+            raise Rejection(
+                405, f"method {method} not allowed; allowed: {allow}", [("allow", allow)]
+            )
+        headers = _headers(scope)
+        parts = RequestParts(
+            path=match.params,
+            query=parse_query_string(scope.get("query_string", b"")),
+            headers=headers,
+            cookies=parse_cookie_header(headers["cookie"]) if "cookie" in headers else {},
+        )
+        try:
+            body = await self._read_body(receive, headers)
+        except _BodyTooLarge:
+            raise Rejection(413, f"request body larger than {self._max_body} bytes") from None
+        operation.validate(parts, body, headers.get("content-type"))
+        status, response_headers, response_body = operation.responder.render(headers.get("accept"))
+        return status, list(response_headers), response_body
+
+    async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self._max_body:
+            raise _BodyTooLarge
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > self._max_body:
+                    raise _BodyTooLarge
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def _error(self, status: int, message: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        body, media_type = self._errors.render(status, message)
+        return status, [(b"content-type", media_type.encode("latin-1"))], body
+
+    async def _admin(self, rest: str, method: str, send: Send) -> None:
+        """The reserved prefix: the served document and what the loader worked around."""
+        if rest in ("/spec", "/openapi.json") and method == "GET":
+            payload: Any = self.twin.doc.raw
+        elif rest == "/warnings" and method == "GET":
+            payload = [str(w) for w in self.twin.doc.warnings]
+        elif rest in ("", "/") and method == "GET":
+            payload = {
+                "name": self.twin.name,
+                "base_path": self.twin.base_path,
+                "operations": len(self.twin.operations),
+            }
+        else:
+            body = orjson.dumps({"message": f"no admin endpoint {method} {rest}"})
+            await _send_json(send, 404, body)
+            return
+        await _send_json(send, 200, orjson.dumps(payload))
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        result[name] = f"{result[name]}, {value}" if name in result else value
+    return result
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,137 @@
+"""Method + path routing, compiled once into a segment tree.
+
+Literal segments are tried before templated ones at every level, so
+``/containers/json`` wins over ``/containers/{id}`` whatever the document order, and a
+failed literal branch falls back to a templated sibling (backtracking), as a user of the
+real API expects.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+from urllib.parse import unquote
+
+__all__ = ["Match", "Router"]
+
+T = TypeVar("T")
+
+_PARAM = re.compile(r"\{([^{}]+)\}")
+
+
+@dataclass
+class _Node(Generic[T]):
+    literal: dict[str, _Node[T]] = field(default_factory=dict)
+    # whole-segment parameters ("{id}") first, then mixed segments ("{id}.{format}")
+    whole: list[tuple[str, _Node[T]]] = field(default_factory=list)
+    mixed: list[tuple[re.Pattern[str], tuple[str, ...], _Node[T]]] = field(default_factory=list)
+    methods: dict[str, T] = field(default_factory=dict)
+    template: str = ""
+
+
+@dataclass
+class Match(Generic[T]):
+    """A routing result: the handler for the method (None when only the path matched)."""
+
+    target: T | None
+    params: dict[str, str]
+    allowed: tuple[str, ...]
+    template: str
+
+
+class Router(Generic[T]):
+    """Routes (METHOD, path) to a target compiled from OpenAPI path templates."""
+
+    def __init__(self) -> None:
+        self._root: _Node[T] = _Node()
+        self._allowed_cache: dict[int, tuple[str, ...]] = {}
+
+    def add(self, method: str, template: str, target: T) -> None:
+        node = self._root
+        for segment in _segments(template):
+            names = _PARAM.findall(segment)
+            if not names:
+                node = node.literal.setdefault(segment, _Node())
+            elif segment == "{" + names[0] + "}":
+                for name, child in node.whole:
+                    if name == names[0]:
+                        node = child
+                        break
+                else:
+                    child = _Node()
+                    node.whole.append((names[0], child))
+                    node = child
+            else:
+                pattern = _segment_regex(segment)
+                for regex, _, child in node.mixed:
+                    if regex.pattern == pattern.pattern:
+                        node = child
+                        break
+                else:
+                    child = _Node()
+                    node.mixed.append((pattern, tuple(names), child))
+                    node = child
+        node.methods[method.upper()] = target
+        node.template = template
+
+    def match(self, method: str, path: str) -> Match[T] | None:
+        """Find the route for a raw (still percent-encoded) request path, without the base path.
+
+        Segments are split before they are decoded, so an encoded ``%2F`` stays inside a
+        parameter value.
+        """
+        segments = [unquote(s) for s in _segments(path)]
+        params: dict[str, str] = {}
+        node = self._walk(self._root, segments, 0, params)
+        if node is None:
+            return None
+        allowed = self._allowed_cache.get(id(node))
+        if allowed is None:
+            allowed = tuple(sorted(node.methods))
+            self._allowed_cache[id(node)] = allowed
+        return Match(node.methods.get(method.upper()), params, allowed, node.template)
+
+    def _walk(
+        self, node: _Node[T], segments: list[str], index: int, params: dict[str, str]
+    ) -> _Node[T] | None:
+        if index == len(segments):
+            return node if node.methods else None
+        segment = segments[index]
+        child = node.literal.get(segment)
+        if child is not None:
+            found = self._walk(child, segments, index + 1, params)
+            if found is not None:
+                return found
+        if segment:
+            for name, child in node.whole:
+                found = self._walk(child, segments, index + 1, params)
+                if found is not None:
+                    params[name] = segment
+                    return found
+        for regex, names, child in node.mixed:
+            matched = regex.fullmatch(segment)
+            if matched is None:
+                continue
+            found = self._walk(child, segments, index + 1, params)
+            if found is not None:
+                params.update(zip(names, matched.groups(), strict=True))
+                return found
+        return None
+
+
+def _segments(path: str) -> list[str]:
+    stripped = path.strip("/")
+    return stripped.split("/") if stripped else []
+
+
+def _segment_regex(segment: str) -> re.Pattern[str]:
+    """``{id}.{format}`` -> ``(?P<...>.+?)\\.(...)``: parameters are non-greedy, non-empty."""
+    parts: list[str] = []
+    position = 0
+    for found in _PARAM.finditer(segment):
+        parts.append(re.escape(segment[position : found.start()]))
+        parts.append("(.+?)")
+        position = found.end()
+    parts.append(re.escape(segment[position:]))
+    return re.compile("".join(parts), re.DOTALL)

@@ -1,0 +1,1 @@
+"""The bundled twins: one vendored OpenAPI document and one declarative profile each."""
