@@ -65,9 +65,8 @@ def one_run(names: list[str], ports: list[int]) -> tuple[float, int]:
         if pending:
             raise RuntimeError(f"ports never answered: {sorted(pending)}")
         for row in _bundled_rows(names):
-            urllib.request.urlopen(
-                str(row["base_url"]).rstrip("/") + "/__apitwin__/", timeout=5
-            ).read()
+            port = row["port"]
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/__apitwin__/", timeout=5).read()
         return elapsed, _rss_peak_kb(process.pid)
     finally:
         process.terminate()

@@ -7,8 +7,11 @@ clear line instead of a server's log and exit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import uvicorn
@@ -65,8 +68,29 @@ def _config(binding: Binding) -> uvicorn.Config:
     )
 
 
+class _TwinServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to the process: one SIGTERM stops every twin.
+
+    uvicorn installs its own handlers per server, so with many servers in one loop only
+    the last one would hear the signal.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def _serve_all(bindings: list[Binding]) -> None:
-    servers = [uvicorn.Server(_config(b)) for b in bindings]
+    servers = [_TwinServer(_config(b)) for b in bindings]
+
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop)
     await asyncio.gather(
         *(s.serve(sockets=[b.sock]) for s, b in zip(servers, bindings, strict=True))
     )
