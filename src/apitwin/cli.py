@@ -75,6 +75,8 @@ def _resolve_targets(targets: Sequence[str], port: int | None) -> list[tuple[Pro
         known = ", ".join(bundled_names())
         raise UsageError(f"unknown twin {target!r}; bundled twins are: {known}")
     if port is not None:
+        if not 0 <= port <= 65535:
+            raise UsageError(f"--port must be between 0 and 65535, got {port}")
         if len(chosen) != 1:
             raise UsageError("--port needs exactly one twin to serve")
         profile, path = chosen[0]
@@ -99,6 +101,7 @@ def _client_hint(profile: Profile, url: str, host: str, port: int) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from apitwin.engine.audit import audit_examples
     from apitwin.engine.twin import TwinOptions, build_twin
     from apitwin.server.runner import BindError, Binding, bind, serve_forever
     from apitwin.spec.document import SpecError
@@ -112,6 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
             except SpecError as exc:
                 raise UsageError(str(exc)) from None
             if args.verbose:
+                audit_examples(twin)
                 for warning in twin.doc.warnings:
                     print(f"warning: {warning}", file=sys.stderr)
             bindings.append(bind(twin, args.host, profile.port))
@@ -160,6 +164,7 @@ def _bundled_base_path(profile: Profile) -> str:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from apitwin.engine.audit import audit_examples
     from apitwin.engine.twin import build_twin
     from apitwin.spec.document import SpecError
 
@@ -170,6 +175,7 @@ def _check(args: argparse.Namespace) -> int:
         twin = build_twin(generic_profile(path.stem, str(path), 0), path)
     except SpecError as exc:
         raise UsageError(str(exc)) from None
+    audit_examples(twin)
     for warning in twin.doc.warnings:
         print(f"warning: {warning}")
     print(f"{path}: {len(twin.operations)} operations, {len(twin.doc.warnings)} warnings")

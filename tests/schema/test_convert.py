@@ -334,11 +334,34 @@ def test_openapi_annotations_are_dropped_and_format_kept() -> None:
     )
     compiled = compile_schema(doc, doc.lookup("/components/schemas/Pet"), "/p", "response")
     body = {k: v for k, v in compiled.items() if k != "$schema"}
-    # A property literally named "x-..." is data, not an extension.
+    # A property literally named "x-..." is data, not an extension; int32 becomes its range.
     assert body == {
         "type": "object",
-        "properties": {"x-count": {"type": "integer", "format": "int32"}},
+        "properties": {
+            "x-count": {
+                "type": "integer",
+                "format": "int32",
+                "minimum": -(2**31),
+                "maximum": 2**31 - 1,
+            }
+        },
     }
+
+
+def test_integer_formats_bound_their_range() -> None:
+    doc = make_doc(
+        {
+            "Size": {"type": "integer", "format": "int32", "minimum": 1},
+            "Big": {"type": "integer", "format": "int64", "maximum": 10},
+        }
+    )
+    size = validator_for(doc, "Size", "request")
+    big = validator_for(doc, "Big", "request")
+    assert size.is_valid(1) and size.is_valid(2**31 - 1)
+    assert not size.is_valid(0)  # the document's own tighter bound stays
+    assert not size.is_valid(2**31)
+    assert big.is_valid(-(2**63)) and not big.is_valid(-(2**63) - 1)
+    assert not big.is_valid(11)
 
 
 # -- OpenAPI 3.1 -------------------------------------------------------------------------

@@ -85,9 +85,18 @@ class ErrorFormatter:
             "status": status,
             "code": code,
             "title": title,
-            "error_code": self._error_codes.get(code, self._error_codes.get("bad_request", status)),
+            "error_code": self._error_code(status, code),
             "request_id": str(uuid.uuid4()),
         }
+
+    def _error_code(self, status: int, code: str) -> Any:
+        """The profile's code for this error; 5xx fall back to ``internal``, others to
+        ``bad_request``, and without either to the status itself."""
+        fallback = "internal" if status >= 500 else "bad_request"
+        for key in (code, fallback):
+            if key in self._error_codes:
+                return self._error_codes[key]
+        return status
 
     def body(self, status: int, message: str, code: str | None = None) -> Any:
         """The error as a JSON-able value (for twins whose errors are JSON)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any
+from xml.etree import ElementTree
 
 import orjson
 import yaml
@@ -50,6 +51,8 @@ def match_content_type(header: str | None, documented: list[str]) -> str | None:
     for candidate in documented:
         if _covers(candidate, media) or (candidate == "application/json" and is_json(media)):
             return candidate
+    if "application/octet-stream" in documented:
+        return "application/octet-stream"  # arbitrary bytes, whatever the client calls them
     return None
 
 
@@ -131,6 +134,24 @@ def _xml(value: Any, tag: str = "root") -> str:
     return f"<{tag}>{escape(_scalar(value))}</{tag}>"
 
 
+def _is_yaml_text(text: str) -> bool:
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError:
+        return False
+    return True
+
+
+def _is_xml_text(text: str) -> bool:
+    if not text.lstrip().startswith("<"):
+        return False
+    try:
+        ElementTree.fromstring(text.strip())
+    except ElementTree.ParseError:
+        return False
+    return True
+
+
 def render_value(media_type: str, value: Any) -> bytes:
     """Serialize a synthesized value as a minimal valid body of the given media type."""
     media = base_type(media_type)
@@ -139,6 +160,8 @@ def render_value(media_type: str, value: Any) -> bytes:
     if media in ("text/csv", "application/csv"):
         return _csv(value)
     if media in ("application/x-yaml", "application/yaml", "text/yaml", "text/x-yaml"):
+        if isinstance(value, str) and _is_yaml_text(value):
+            return value.encode()  # the document's example is the YAML text itself
         return yaml.safe_dump(value, sort_keys=False).encode()
     if media == "application/pdf":
         return _MINIMAL_PDF
@@ -147,6 +170,8 @@ def render_value(media_type: str, value: Any) -> bytes:
     if media.startswith("image/"):
         return _PNG_1PX
     if media.endswith("xml"):
+        if isinstance(value, str) and _is_xml_text(value):
+            return value.encode()  # the document's example is the XML text itself
         return ('<?xml version="1.0" encoding="UTF-8"?>\n' + _xml(value)).encode()
     if media.startswith("text/"):
         if isinstance(value, str):

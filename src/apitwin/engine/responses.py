@@ -63,18 +63,19 @@ class Responder:
         self._cache: dict[str, Rendered] = {}
 
     def value_for(self, media: MediaSpec) -> Any:
-        """The example if it is valid, else a synthesized value (warning on a bad example)."""
+        """The example if it is valid, else a synthesized value.
+
+        Invalid examples are listed, with their pointer, by engine/audit.py.
+        """
         validator = (
             self._validators.get(media.schema, media.pointer, "response")
             if media.schema is not None
             else None
         )
-        if media.example is not NO_EXAMPLE:
-            if validator is None or validator.is_valid(media.example):
-                return media.example
-            self._doc.warn(
-                media.example_pointer, "example does not match its schema; synthesized instead"
-            )
+        if media.example is not NO_EXAMPLE and (
+            validator is None or validator.is_valid(media.example)
+        ):
+            return media.example
         if media.schema is None:
             return {} if is_json(media.media_type) else ""
         return self._synthesizer.generate(media.schema, media.pointer, direction="response")
@@ -83,10 +84,18 @@ class Responder:
         headers: list[tuple[bytes, bytes]] = []
         if self.spec is None:
             return headers
-        for name, (schema, pointer, _required) in self.spec.headers.items():
+        for name, header in self.spec.headers.items():
             if name.lower() in ("content-type", "content-length", "transfer-encoding"):
                 continue
-            value = self._synthesizer.generate(schema, pointer, direction="response", name=name)
+            validator = self._validators.get(header.schema, header.pointer, "response")
+            if header.example is not NO_EXAMPLE and (
+                validator is None or validator.is_valid(header.example)
+            ):
+                value = header.example
+            else:
+                value = self._synthesizer.generate(
+                    header.schema, header.pointer, direction="response", name=name
+                )
             headers.append(
                 (name.lower().encode("latin-1"), _header_text(value).encode("latin-1", "replace"))
             )

@@ -56,6 +56,7 @@ class Twin:
     base_path: str
     router: Router[CompiledOperation]
     errors: ErrorFormatter
+    validators: ValidatorCache
     operations: list[CompiledOperation] = field(default_factory=list)
 
     @property
@@ -78,7 +79,7 @@ def build_twin(profile: Profile, source: str | Path, options: TwinOptions | None
         item = compile_operation(doc, operation, validators, synthesizer, profile, errors, options)
         router.add(operation.method, operation.path, item)
         compiled.append(item)
-    twin = Twin(profile, doc, options, base_path_of(doc), router, errors, compiled)
+    twin = Twin(profile, doc, options, base_path_of(doc), router, errors, validators, compiled)
     log.debug(
         "%s: %d operations compiled in %.0f ms",
         profile.name,

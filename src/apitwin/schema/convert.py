@@ -318,6 +318,7 @@ class SchemaCompiler:
         for key, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
             if exclusive.get(key) and bound in out:
                 out[key] = out.pop(bound)
+        _integer_format_bounds(out)
         if "required" in out:
             self._drop_one_way(out, schema, direction)
         if not self._is_31 and schema.get("nullable") is True:
@@ -468,6 +469,37 @@ class SchemaCompiler:
             return True
         parts = schema.get("allOf")
         return isinstance(parts, list) and any(self._flagged(p, flag, depth + 1) for p in parts)
+
+
+_INTEGER_RANGES = {
+    "int8": (-(2**7), 2**7 - 1),
+    "int16": (-(2**15), 2**15 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+    "int64": (-(2**63), 2**63 - 1),
+    "uint8": (0, 2**8 - 1),
+    "uint16": (0, 2**16 - 1),
+    "uint32": (0, 2**32 - 1),
+    "uint64": (0, 2**64 - 1),
+}
+
+
+def _integer_format_bounds(out: dict[str, Any]) -> None:
+    """``format: int32`` on an integer means its range: a value outside it is invalid, as
+    the real service's parser would refuse it."""
+    limits = _INTEGER_RANGES.get(out.get("format", ""))
+    declared = out.get("type")
+    types = declared if isinstance(declared, list) else [declared]
+    if limits is None or "integer" not in types:
+        return
+    low, high = limits
+    if not (_is_number(out.get("minimum")) and out["minimum"] >= low) and not (
+        _is_number(out.get("exclusiveMinimum")) and out["exclusiveMinimum"] >= low
+    ):
+        out["minimum"] = max(low, out["minimum"]) if _is_number(out.get("minimum")) else low
+    if not (_is_number(out.get("maximum")) and out["maximum"] <= high) and not (
+        _is_number(out.get("exclusiveMaximum")) and out["exclusiveMaximum"] <= high
+    ):
+        out["maximum"] = min(high, out["maximum"]) if _is_number(out.get("maximum")) else high
 
 
 def _place(root: dict[str, Any], tokens: list[str], node: Any, owned: set[int]) -> bool:

@@ -14,6 +14,7 @@ from apitwin.spec.document import SpecDocument, SpecError, join_pointer
 
 __all__ = [
     "HTTP_METHODS",
+    "HeaderSpec",
     "MediaSpec",
     "Operation",
     "ParameterSpec",
@@ -55,6 +56,18 @@ class MediaSpec:
 
 
 @dataclass
+class HeaderSpec:
+    """A documented response header; its example is the value a twin prefers."""
+
+    name: str
+    schema: Any
+    pointer: str
+    required: bool
+    example: Any = NO_EXAMPLE
+    example_pointer: str = ""
+
+
+@dataclass
 class RequestBodySpec:
     required: bool
     content: dict[str, MediaSpec]
@@ -66,7 +79,7 @@ class ResponseSpec:
     status: str  # "200", "2XX" or "default"
     description: str
     content: dict[str, MediaSpec]
-    headers: dict[str, tuple[Any, str, bool]]  # name -> (schema, pointer, required)
+    headers: dict[str, HeaderSpec]
     pointer: str
 
 
@@ -84,14 +97,22 @@ class Operation:
     deprecated: bool = False
 
     def success_status(self) -> str | None:
-        """The documented success status a twin answers with (lowest 2xx, then 2XX, default)."""
-        codes = sorted(
-            s for s in self.responses if len(s) == 3 and s.startswith("2") and s.isdigit()
-        )
-        if codes:
-            return codes[0]
-        if "2XX" in self.responses or "2xx" in self.responses:
-            return "2XX" if "2XX" in self.responses else "2xx"
+        """The documented status a twin answers with when all is well.
+
+        The lowest 2xx, then a 2XX range; an operation that documents no success but a
+        redirect or a protocol switch (Discourse's ``/t/external_id/...``, Docker's
+        ``/session``) answers with that status.
+        """
+        numeric = sorted(s for s in self.responses if len(s) == 3 and s.isdigit())
+        for code in numeric:
+            if code.startswith("2"):
+                return code
+        for code in self.responses:
+            if code.upper() == "2XX":
+                return code
+        for code in numeric:
+            if code[0] in "13" and code != "304":
+                return code
         if "default" in self.responses:
             return "default"
         return None
@@ -187,7 +208,7 @@ def _read_responses(doc: SpecDocument, responses: Any, pointer: str) -> dict[str
         if not isinstance(response, dict):
             doc.warn(at, "response object is not a mapping; ignored")
             continue
-        headers: dict[str, tuple[Any, str, bool]] = {}
+        headers: dict[str, HeaderSpec] = {}
         for name, header in (response.get("headers") or {}).items():
             header_at = join_pointer(response_at, "headers", name)
             try:
@@ -196,10 +217,14 @@ def _read_responses(doc: SpecDocument, responses: Any, pointer: str) -> dict[str
                 doc.warn(header_at, exc.message)
                 continue
             if isinstance(header, dict):
-                headers[name] = (
+                example, example_at = _first_example(doc, header, header_at)
+                headers[name] = HeaderSpec(
+                    name,
                     header.get("schema", {"type": "string"}),
                     join_pointer(header_at, "schema"),
                     bool(header.get("required", False)),
+                    example,
+                    example_at,
                 )
         content = _read_content(doc, response.get("content"), join_pointer(response_at, "content"))
         result[str(status)] = ResponseSpec(

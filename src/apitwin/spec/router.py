@@ -3,7 +3,8 @@
 Literal segments are tried before templated ones at every level, so
 ``/containers/json`` wins over ``/containers/{id}`` whatever the document order, and a
 failed literal branch falls back to a templated sibling (backtracking), as a user of the
-real API expects.
+real API expects. Segments with literal text around their parameters (``{id}.json``) are
+more concrete than a bare ``{id}`` and are tried before it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _PARAM = re.compile(r"\{([^{}]+)\}")
 @dataclass
 class _Node(Generic[T]):
     literal: dict[str, _Node[T]] = field(default_factory=dict)
-    # whole-segment parameters ("{id}") first, then mixed segments ("{id}.{format}")
+    # tried in this order: literal, mixed ("{id}.{format}"), whole-segment ("{id}")
     whole: list[tuple[str, _Node[T]]] = field(default_factory=list)
     mixed: list[tuple[re.Pattern[str], tuple[str, ...], _Node[T]]] = field(default_factory=list)
     methods: dict[str, T] = field(default_factory=dict)
@@ -103,12 +104,6 @@ class Router(Generic[T]):
             found = self._walk(child, segments, index + 1, params)
             if found is not None:
                 return found
-        if segment:
-            for name, child in node.whole:
-                found = self._walk(child, segments, index + 1, params)
-                if found is not None:
-                    params[name] = segment
-                    return found
         for regex, names, child in node.mixed:
             matched = regex.fullmatch(segment)
             if matched is None:
@@ -117,6 +112,12 @@ class Router(Generic[T]):
             if found is not None:
                 params.update(zip(names, matched.groups(), strict=True))
                 return found
+        if segment:
+            for name, child in node.whole:
+                found = self._walk(child, segments, index + 1, params)
+                if found is not None:
+                    params[name] = segment
+                    return found
         return None
 
 
