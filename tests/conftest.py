@@ -26,7 +26,13 @@ class ServedTwin:
 
 
 def start_twin(target: str, *extra: str, timeout: float = 30.0) -> ServedTwin:
-    """Run `apitwin serve TARGET --port 0` and wait until it prints its base URL."""
+    """Run `apitwin serve TARGET --port 0` and wait until it prints its base URL.
+
+    State is kept in memory unless the caller names a store: tests never touch the
+    user's data directory.
+    """
+    if "--store" not in extra and "--stateless" not in extra:
+        extra = (*extra, "--store", "memory")
     process = subprocess.Popen(
         [sys.executable, "-m", "apitwin", "serve", target, "--port", "0", *extra],
         stdout=subprocess.PIPE,

@@ -261,7 +261,7 @@ SMALL_SWAGGER = {
 def test_serve_a_small_yaml_openapi_document(tmp_path: Path, serve_twin: ServeTwin) -> None:
     path = tmp_path / "small-openapi.yaml"
     path.write_text(SMALL_OPENAPI)
-    served = serve_twin(str(path))
+    served = serve_twin(str(path), "--stateless")
     assert served.base_url == f"http://127.0.0.1:{served.port}/v1"
     with httpx.Client(base_url=served.base_url, timeout=5.0) as client:
         listing = client.get("/pets")
@@ -284,7 +284,7 @@ def test_serve_a_small_yaml_openapi_document(tmp_path: Path, serve_twin: ServeTw
 def test_serve_a_small_swagger_2_json_document(tmp_path: Path, serve_twin: ServeTwin) -> None:
     path = tmp_path / "notes.json"
     path.write_text(json.dumps(SMALL_SWAGGER))
-    served = serve_twin(str(path))
+    served = serve_twin(str(path), "--stateless")
     assert served.base_url.endswith("/api")
     with httpx.Client(base_url=served.base_url, timeout=5.0) as client:
         note = client.get("/notes/7")

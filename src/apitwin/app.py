@@ -16,16 +16,32 @@ from pathlib import Path
 
 from apitwin.engine.twin import TwinOptions, build_twin
 from apitwin.server.app import TwinApp
+from apitwin.state.memory import MemoryStore
+from apitwin.state.store import Store
 from apitwin.twins.registry import bundled_names, bundled_profile, generic_profile, spec_path
 
 __all__ = ["create_app"]
 
 
-def create_app(name_or_path: str | Path, *, seed: int = 0) -> TwinApp:
-    """Build the ASGI app of a bundled twin (by name) or of a document (by path)."""
-    options = TwinOptions(seed=seed)
+def create_app(
+    name_or_path: str | Path,
+    *,
+    seed: int = 0,
+    store: Store | None = None,
+    stateful: bool = True,
+    empty: bool = False,
+) -> TwinApp:
+    """Build the ASGI app of a bundled twin (by name) or of a document (by path).
+
+    State lives in ``store`` (a fresh in-memory store by default); ``stateful=False``
+    answers every operation from the document alone.
+    """
+    options = TwinOptions(seed=seed, empty=empty)
+    if stateful and store is None:
+        store = MemoryStore()
+    chosen = store if stateful else None
     if isinstance(name_or_path, str) and name_or_path in bundled_names():
         profile = bundled_profile(name_or_path)
-        return TwinApp(build_twin(profile, spec_path(profile), options))
+        return TwinApp(build_twin(profile, spec_path(profile), options, chosen))
     path = Path(name_or_path)
-    return TwinApp(build_twin(generic_profile(path.stem, str(path), 0), path, options))
+    return TwinApp(build_twin(generic_profile(path.stem, str(path), 0), path, options, chosen))

@@ -16,6 +16,7 @@ from pathlib import Path
 import orjson
 
 from apitwin import __version__
+from apitwin.state.store import Store
 from apitwin.twins.registry import (
     Profile,
     bundled_names,
@@ -46,6 +47,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port, when serving a single twin")
     serve.add_argument("--seed", type=int, default=0, help="seed of synthesized data (default 0)")
     serve.add_argument("--verbose", "-v", action="store_true", help="print spec warnings")
+    _state_arguments(serve)
+    serve.add_argument("--empty", action="store_true", help="start without seed data")
+    serve.add_argument(
+        "--stateless",
+        action="store_true",
+        help="answer every operation from the document alone, remembering nothing",
+    )
+
+    reset = commands.add_parser("reset", help="forget the state of twins (all by default)")
+    reset.add_argument("targets", nargs="*", help="bundled twin names or document paths")
+    _state_arguments(reset)
+
+    inspect = commands.add_parser(
+        "inspect", help="print the resource families inferred from a twin's document"
+    )
+    inspect.add_argument("target", help="a bundled twin name or a document path")
 
     listing = commands.add_parser("list", help="list the bundled twins")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
@@ -55,6 +72,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("spec", help="path of an OpenAPI document")
     return parser
+
+
+def _state_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        default="sqlite",
+        help="sqlite (default, a file in --data-dir), memory, FILE.sqlite3, or postgresql://...",
+    )
+    parser.add_argument("--data-dir", type=Path, default=None, help="where the SQLite state lives")
+
+
+def _open_store(args: argparse.Namespace) -> Store:
+    from apitwin.state.stores import default_data_dir, open_store
+
+    try:
+        return open_store(args.store, args.data_dir or default_data_dir())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _resolve_targets(targets: Sequence[str], port: int | None) -> list[tuple[Profile, Path]]:
@@ -106,12 +141,14 @@ def _serve(args: argparse.Namespace) -> int:
     from apitwin.server.runner import BindError, Binding, bind, serve_forever
     from apitwin.spec.document import SpecError
 
-    options = TwinOptions(seed=args.seed)
+    options = TwinOptions(seed=args.seed, empty=args.empty)
+    targets = _resolve_targets(args.targets, args.port)
+    store = None if args.stateless else _open_store(args)
     bindings: list[Binding] = []
     try:
-        for profile, path in _resolve_targets(args.targets, args.port):
+        for profile, path in targets:
             try:
-                twin = build_twin(profile, path, options)
+                twin = build_twin(profile, path, options, store)
             except SpecError as exc:
                 raise UsageError(str(exc)) from None
             if args.verbose:
@@ -132,6 +169,41 @@ def _serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     with contextlib.suppress(KeyboardInterrupt):
         serve_forever(bindings)
+    return 0
+
+
+def _reset(args: argparse.Namespace) -> int:
+    from apitwin.engine.twin import build_twin
+    from apitwin.server.admin import reset_twin
+    from apitwin.spec.document import SpecError
+
+    targets = _resolve_targets(args.targets, None)
+    store = _open_store(args)
+    try:
+        for profile, path in targets:
+            try:
+                twin = build_twin(profile, path, store=store)
+            except SpecError as exc:
+                raise UsageError(str(exc)) from None
+            reset_twin(twin)
+            print(f"reset {twin.name}")
+    finally:
+        store.close()
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from apitwin.engine.twin import build_twin
+    from apitwin.spec.document import SpecError
+    from apitwin.state.inspect import format_inspection
+
+    [(profile, path)] = _resolve_targets([args.target], None)
+    try:
+        twin = build_twin(profile, path)
+    except SpecError as exc:
+        raise UsageError(str(exc)) from None
+    operations = [compiled.operation for compiled in twin.operations]
+    print(format_inspection(twin.name, twin.families, twin.unmapped, operations))
     return 0
 
 
@@ -185,7 +257,13 @@ def _check(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
-    handlers = {"serve": _serve, "list": _list, "check": _check}
+    handlers = {
+        "serve": _serve,
+        "list": _list,
+        "check": _check,
+        "reset": _reset,
+        "inspect": _inspect,
+    }
     try:
         return handlers[args.command](args)
     except UsageError as exc:

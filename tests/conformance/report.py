@@ -32,7 +32,7 @@ OUTPUT = ROOT / "docs" / "conformance.md"
 
 
 def _run(name: str, mode: str, max_examples: int) -> Verdicts:
-    twin = start_twin(name)
+    twin = start_twin(name, "--stateless")
     try:
         return run_schemathesis(
             SPECS / f"{name}.json",

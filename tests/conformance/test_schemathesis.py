@@ -1,5 +1,10 @@
 """Schemathesis against every bundled twin, over real HTTP on 127.0.0.1.
 
+These runs check the engine against the documents (routing, validation, responses), so
+the twins answer statelessly here: a generated id that no client created is not a
+resource, and a stateful twin rightly answers 404 to it even where the document
+declares no 404. The stateful runs live in test_stateful.py.
+
 Positive data must conform (status codes, content types, headers and bodies as
 documented) for at least 95% of each twin's operations; negative data must never cause a
 5xx and must be rejected with a 4xx. The number of examples per operation is bounded so
@@ -27,7 +32,7 @@ REQUIRED_RATE = 0.95
 @pytest.mark.slow
 @pytest.mark.parametrize("name", bundled_names())
 def test_positive_data_conforms(name: str) -> None:
-    twin = start_twin(name)
+    twin = start_twin(name, "--stateless")
     try:
         verdicts = run_schemathesis(
             SPECS / f"{name}.json",
@@ -52,7 +57,7 @@ def test_positive_data_conforms(name: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", bundled_names())
 def test_negative_data_is_rejected_without_server_errors(name: str) -> None:
-    twin = start_twin(name)
+    twin = start_twin(name, "--stateless")
     try:
         verdicts = run_schemathesis(
             SPECS / f"{name}.json",

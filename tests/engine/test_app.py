@@ -31,7 +31,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 
 @cache
 def twin(name: str, seed: int = 0) -> TwinApp:
-    return create_app(name, seed=seed)
+    return create_app(name, seed=seed, stateful=False)
 
 
 @cache
@@ -261,7 +261,7 @@ def test_error_text_is_escaped_in_xml_errors() -> None:
 def test_defect_of_the_twin_is_500_in_the_api_error_shape(
     name: str, path: str, code_field: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = create_app(name)
+    app = create_app(name, stateful=False)
     match = app.twin.router.match("GET", path[len(ROUTES[name][0]) :])
     assert match is not None and match.target is not None
 
@@ -360,7 +360,7 @@ def test_digitalnz_xml_suffix_answers_xml() -> None:
 
 def test_missing_required_query_parameter_is_named() -> None:
     # Docker Engine: POST /containers/{id}/rename requires ?name=
-    app = create_app("docker-engine")
+    app = create_app("docker-engine", stateful=False)
     created = call(app, "POST", "/v1.33/containers/create", json={"Image": "ubuntu"})
     container = created.json()["Id"]
     response = call(app, "POST", f"/v1.33/containers/{container}/rename")
@@ -583,7 +583,7 @@ paths:
 def forms_twin(tmp_path_factory: pytest.TempPathFactory) -> TwinApp:
     path: Path = tmp_path_factory.mktemp("forms") / "forms.yaml"
     path.write_text(FORM_DOC)
-    return create_app(path)
+    return create_app(path, stateful=False)
 
 
 def test_form_urlencoded_body_is_accepted_and_validated(forms_twin: TwinApp) -> None:
@@ -694,7 +694,7 @@ def assert_no_content(response: httpx.Response) -> None:
 
 
 def test_digitalocean_delete_is_204_with_an_empty_body() -> None:
-    app = create_app("digitalocean")
+    app = create_app("digitalocean", stateful=False)
     key = {"name": "laptop", "public_key": "ssh-rsa AAAAB3NzaC1yc2E example"}
     created = call(app, "POST", "/v2/account/keys", json=key, headers=BEARER)
     assert created.status_code == 201
@@ -703,7 +703,7 @@ def test_digitalocean_delete_is_204_with_an_empty_body() -> None:
 
 
 def test_docker_container_actions_are_204_with_an_empty_body() -> None:
-    app = create_app("docker-engine")
+    app = create_app("docker-engine", stateful=False)
     created = call(app, "POST", "/v1.33/containers/create?name=web", json={"Image": "ubuntu"})
     assert created.status_code == 201
     container = created.json()["Id"]
@@ -722,9 +722,9 @@ def test_valid_example_of_the_document_is_returned_as_is() -> None:
 
 def test_same_seed_gives_the_same_bytes_and_another_seed_other_bytes() -> None:
     path = "/v1.33/nodes/node-1"  # no example in the document: the body is synthesized
-    first = call(create_app("docker-engine", seed=0), "GET", path)
-    again = call(create_app("docker-engine", seed=0), "GET", path)
-    other = call(create_app("docker-engine", seed=1), "GET", path)
+    first = call(create_app("docker-engine", seed=0, stateful=False), "GET", path)
+    again = call(create_app("docker-engine", seed=0, stateful=False), "GET", path)
+    other = call(create_app("docker-engine", seed=1, stateful=False), "GET", path)
     assert first.status_code == again.status_code == other.status_code == 200
     assert first.content == again.content
     assert other.content != first.content

@@ -14,7 +14,7 @@ from tests.conftest import ServedTwin, start_twin, stop_twin
 
 @pytest.fixture(scope="module")
 def docker() -> Iterator[ServedTwin]:
-    served = start_twin("docker-engine")
+    served = start_twin("docker-engine", "--stateless")
     yield served
     stop_twin(served)
 

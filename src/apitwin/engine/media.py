@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 import orjson
 import yaml
 
-__all__ = ["base_type", "is_json", "negotiate", "match_content_type", "render_value"]
+__all__ = ["base_type", "is_json", "negotiate", "match_content_type", "render_value", "acceptable"]
 
 
 def base_type(value: str) -> str:
@@ -54,6 +54,32 @@ def match_content_type(header: str | None, documented: list[str]) -> str | None:
     if "application/octet-stream" in documented:
         return "application/octet-stream"  # arbitrary bytes, whatever the client calls them
     return None
+
+
+def _ranges(accept: str) -> list[str]:
+    media = []
+    for part in accept.split(","):
+        pieces = part.split(";")
+        quality = 1.0
+        for param in pieces[1:]:
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if pieces[0].strip() and quality > 0:
+            media.append(pieces[0].strip().lower())
+    return media
+
+
+def acceptable(accept: str, offered: tuple[str, ...] | list[str]) -> bool:
+    """Whether an Accept header admits at least one of the offered media types."""
+    return any(
+        _covers(media, candidate.lower()) or _covers(candidate.lower(), media)
+        for media in _ranges(accept)
+        for candidate in offered
+    )
 
 
 def negotiate(accept: str | None, documented: list[str]) -> str:

@@ -12,18 +12,19 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from apitwin.conventions.auth import AuthCheck, compile_security
-from apitwin.engine.media import is_json, match_content_type
+from apitwin.engine.media import acceptable, is_json, match_content_type
 from apitwin.engine.responses import Responder
 from apitwin.schema.convert import SchemaCompiler
 from apitwin.schema.forms import FormDecoder, FormError, compile_form
 from apitwin.schema.params import MISSING, ParamDecoder, RequestParts, compile_parameter
 from apitwin.schema.synth import Synthesizer
 from apitwin.schema.validate import CompiledValidator, build_validator
-from apitwin.spec.document import SpecDocument
+from apitwin.spec.document import SpecDocument, SpecError
 from apitwin.spec.operations import Operation, ParameterSpec
 
 if TYPE_CHECKING:
     from apitwin.conventions.errors import ErrorFormatter
+    from apitwin.engine.context import Handler
     from apitwin.engine.twin import TwinOptions
     from apitwin.twins.registry import Profile
 
@@ -133,6 +134,7 @@ class CompiledOperation:
     ) -> None:
         self.operation = operation
         self.auth = auth
+        self.handler: Handler | None = None  # behaviour that replaces the canned response
         # 401 unless the document says this API refuses missing credentials with 403.
         self.auth_status = (
             403 if "403" in operation.responses and "401" not in operation.responses else 401
@@ -160,6 +162,17 @@ class CompiledOperation:
             )
         values: dict[str, Any] = {}
         status = self.validation_status
+        choices = self.responder.accept_choices
+        if (
+            choices
+            and "accept" in parts.headers
+            and not acceptable(parts.headers["accept"], choices)
+        ):
+            raise Rejection(
+                406,
+                f"cannot answer with {parts.headers['accept'] or '(nothing)'}; "
+                f"this operation answers {', '.join(choices)}",
+            )
         for param in self.params:
             value = param.decoder.extract(parts)
             if value is MISSING:
@@ -232,6 +245,18 @@ class CompiledOperation:
         return value
 
 
+def _declared_media_types(doc: SpecDocument, spec: ParameterSpec) -> tuple[str, ...]:
+    """The media types an ``Accept`` header parameter allows (its enum), negotiated rather
+    than compared as strings, so that ``Accept: */*`` is fine and an empty one is not."""
+    try:
+        schema = doc.resolve(spec.schema, spec.pointer)
+    except SpecError:
+        return ()
+    if isinstance(schema, dict) and isinstance(schema.get("enum"), list):
+        return tuple(str(v) for v in schema["enum"] if isinstance(v, str))
+    return ()
+
+
 def _validation_status(operation: Operation, profile: Profile) -> int:
     documented = {int(s) for s in operation.responses if s.isdigit()}
     for status in profile.validation_status:
@@ -250,7 +275,11 @@ def compile_operation(
     options: TwinOptions,
 ) -> CompiledOperation:
     params: list[_Param] = []
+    accept_choices: tuple[str, ...] = ()
     for spec in operation.parameters:
+        if spec.location == "header" and spec.name.lower() == "accept":
+            accept_choices = _declared_media_types(doc, spec)
+            continue
         decoder = compile_parameter(doc, spec)
         validator = validators.get(spec.schema, spec.pointer, "request")
         params.append(
@@ -275,6 +304,8 @@ def compile_operation(
             bodies[media_type] = _Body(media_type, kind, validator, form)
     responder = Responder(doc, operation, validators, synthesizer)
     auth = compile_security(doc, operation.security, operation.pointer)
+    if accept_choices:
+        responder.accept_choices = accept_choices
     return CompiledOperation(
         operation,
         params,

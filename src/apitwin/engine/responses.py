@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from apitwin.engine.media import is_json, negotiate, render_value
 from apitwin.schema.synth import Synthesizer
 from apitwin.spec.document import SpecDocument
@@ -61,6 +63,8 @@ class Responder:
         self.media_types = list(self.spec.content) if self.spec else []
         self.is_head = operation.method == "HEAD"
         self._cache: dict[str, Rendered] = {}
+        self._json_headers: list[tuple[bytes, bytes]] | None = None
+        self.accept_choices: tuple[str, ...] = ()  # from a declared Accept parameter
 
     def value_for(self, media: MediaSpec) -> Any:
         """The example if it is valid, else a synthesized value.
@@ -126,3 +130,32 @@ class Responder:
         rendered: Rendered = (self.status, headers, body)
         self._cache[media_type] = rendered
         return rendered
+
+    def json_media(self) -> MediaSpec | None:
+        """The documented JSON media of the success response, if there is one."""
+        if self.spec is None:
+            return None
+        for media in self.spec.content.values():
+            if is_json(media.media_type):
+                return media
+        return None
+
+    def base_value(self) -> Any:
+        """The canned JSON body (example or synthesized), as a base for stateful answers."""
+        media = self.json_media()
+        return None if media is None else self.value_for(media)
+
+    def reply_json(self, value: Any, status: int | None = None) -> Rendered:
+        """A stateful answer: ``value`` as JSON with the documented headers and status."""
+        if self._json_headers is None:
+            headers = self._headers()
+            media = self.json_media()
+            content_type = "application/json"
+            if media is not None and media.media_type not in ("*/*", "application/*"):
+                content_type = media.media_type
+            headers.append((b"content-type", content_type.encode("latin-1")))
+            self._json_headers = headers
+        code = self.status if status is None else status
+        if code in _NO_BODY_STATUSES or value is None:
+            return code, [h for h in self._json_headers if h[0] != b"content-type"], b""
+        return code, list(self._json_headers), orjson.dumps(value)

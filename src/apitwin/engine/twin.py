@@ -6,17 +6,19 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from apitwin.conventions.errors import ErrorFormatter
 from apitwin.engine.operation import CompiledOperation, ValidatorCache, compile_operation
 from apitwin.schema.convert import SchemaCompiler
 from apitwin.schema.synth import Synthesizer
-from apitwin.spec.document import SpecDocument
+from apitwin.spec.document import SpecDocument, SpecError
 from apitwin.spec.loader import load_document
 from apitwin.spec.operations import Operation, read_operations
 from apitwin.spec.router import Router
+from apitwin.state.inference import Family, OverrideError, infer_families
+from apitwin.state.semantics import ResourceSemantics
+from apitwin.state.store import Store
 from apitwin.twins.registry import Profile
 
 __all__ = ["Twin", "TwinOptions", "base_path_of", "build_twin"]
@@ -30,6 +32,7 @@ class TwinOptions:
 
     seed: int = 0
     max_body_bytes: int = 16 * 1024 * 1024
+    empty: bool = False  # start without seed data
 
 
 def base_path_of(doc: SpecDocument) -> str:
@@ -48,7 +51,8 @@ def base_path_of(doc: SpecDocument) -> str:
 
 @dataclass
 class Twin:
-    """One API's twin: its document, profile and compiled operations."""
+    """One API's twin: its document, profile, compiled operations and, when it keeps
+    state, the resource semantics that serve its inferred families."""
 
     profile: Profile
     doc: SpecDocument
@@ -57,15 +61,28 @@ class Twin:
     router: Router[CompiledOperation]
     errors: ErrorFormatter
     validators: ValidatorCache
+    synthesizer: Synthesizer
     operations: list[CompiledOperation] = field(default_factory=list)
+    families: list[Family] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+    semantics: ResourceSemantics | None = None
 
     @property
     def name(self) -> str:
         return self.profile.name
 
 
-def build_twin(profile: Profile, source: str | Path, options: TwinOptions | None = None) -> Twin:
-    """Load, normalize and compile a twin; raises SpecError for a document it cannot serve."""
+def build_twin(
+    profile: Profile,
+    source: str | Path,
+    options: TwinOptions | None = None,
+    store: Store | None = None,
+) -> Twin:
+    """Load, normalize and compile a twin; raises SpecError for a document it cannot serve.
+
+    With a store, operations of the inferred resource families answer from state;
+    without one the twin answers every operation from the document alone.
+    """
     options = options or TwinOptions()
     started = time.perf_counter()
     doc = load_document(source)
@@ -79,7 +96,21 @@ def build_twin(profile: Profile, source: str | Path, options: TwinOptions | None
         item = compile_operation(doc, operation, validators, synthesizer, profile, errors, options)
         router.add(operation.method, operation.path, item)
         compiled.append(item)
-    twin = Twin(profile, doc, options, base_path_of(doc), router, errors, validators, compiled)
+    twin = Twin(
+        profile, doc, options, base_path_of(doc), router, errors, validators, synthesizer, compiled
+    )
+    try:
+        twin.families, twin.unmapped = infer_families(
+            doc, operations, profile.extra.get("resources")
+        )
+    except OverrideError as exc:
+        raise SpecError(str(source), "/", f"profile resources: {exc}") from None
+    if store is not None:
+        semantics = ResourceSemantics(twin, twin.families, store, options.seed)
+        semantics.seeding_enabled = not options.empty
+        for item in compiled:
+            item.handler = semantics.handlers.get(item.operation_id)
+        twin.semantics = semantics
     log.debug(
         "%s: %d operations compiled in %.0f ms",
         profile.name,
@@ -87,7 +118,3 @@ def build_twin(profile: Profile, source: str | Path, options: TwinOptions | None
         (time.perf_counter() - started) * 1000,
     )
     return twin
-
-
-def describe(twin: Twin) -> dict[str, Any]:
-    return {"name": twin.name, "operations": len(twin.operations), "base_path": twin.base_path}

@@ -14,9 +14,11 @@ from typing import Any
 
 import orjson
 
+from apitwin.engine.context import RequestContext
 from apitwin.engine.operation import CompiledOperation, Rejection
 from apitwin.engine.twin import Twin
 from apitwin.schema.params import RequestParts, parse_cookie_header, parse_query_string
+from apitwin.server.admin import ADMIN_PREFIX, admin_request
 
 __all__ = ["ADMIN_PREFIX", "TwinApp"]
 
@@ -26,8 +28,6 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-
-ADMIN_PREFIX = "/__apitwin__"
 
 
 class _BodyTooLarge(Exception):
@@ -107,7 +107,11 @@ class TwinApp:
             body = await self._read_body(receive, headers)
         except _BodyTooLarge:
             raise Rejection(413, f"request body larger than {self._max_body} bytes") from None
-        operation.validate(parts, body, headers.get("content-type"))
+        validated = operation.validate(parts, body, headers.get("content-type"))
+        if operation.handler is not None:
+            context = RequestContext(operation, validated, parts, headers.get("accept"), "")
+            reply = operation.handler(context)
+            return reply.status, reply.headers, reply.body
         status, response_headers, response_body = operation.responder.render(headers.get("accept"))
         return status, list(response_headers), response_body
 
@@ -136,22 +140,8 @@ class TwinApp:
         return status, [(b"content-type", media_type.encode("latin-1"))], body
 
     async def _admin(self, rest: str, method: str, send: Send) -> None:
-        """The reserved prefix: the served document and what the loader worked around."""
-        if rest in ("/spec", "/openapi.json") and method == "GET":
-            payload: Any = self.twin.doc.raw
-        elif rest == "/warnings" and method == "GET":
-            payload = [str(w) for w in self.twin.doc.warnings]
-        elif rest in ("", "/") and method == "GET":
-            payload = {
-                "name": self.twin.name,
-                "base_path": self.twin.base_path,
-                "operations": len(self.twin.operations),
-            }
-        else:
-            body = orjson.dumps({"message": f"no admin endpoint {method} {rest}"})
-            await _send_json(send, 404, body)
-            return
-        await _send_json(send, 200, orjson.dumps(payload))
+        status, payload = admin_request(self.twin, method, rest)
+        await _send_json(send, status, orjson.dumps(payload))
 
 
 async def _send_json(send: Send, status: int, body: bytes) -> None:

@@ -118,6 +118,10 @@ class Operation:
         return None
 
 
+# Declared as a parameter, Authorization is ignored (OpenAPI 3 says so: security schemes
+# describe it). Accept and Content-Type stay: documents use them to narrow the media types
+# of an operation (Docker's build: application/x-tar), and the engine negotiates them.
+_RESERVED_HEADERS = frozenset({"authorization"})
 _DEFAULT_STYLE = {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}
 
 
@@ -170,6 +174,8 @@ def _read_parameter(doc: SpecDocument, node: Any, pointer: str) -> ParameterSpec
     if location not in _DEFAULT_STYLE:
         doc.warn(at, f"parameter location {location!r} is not supported; ignored")
         return None
+    if location == "header" and str(param["name"]).lower() in _RESERVED_HEADERS:
+        return None  # a client's Accept: */* must not be refused
     style = str(param.get("style") or _DEFAULT_STYLE[location])
     explode = bool(param.get("explode", style == "form"))
     content_type = None

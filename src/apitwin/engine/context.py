@@ -1,0 +1,43 @@
+"""What a behaviour handler receives and returns.
+
+A handler serves one operation instead of the document's canned response: the generic
+resource semantics (state/semantics.py) or a twin's own behaviour. It gets the request
+already validated, and answers with a :class:`Reply` or raises
+:class:`apitwin.engine.operation.Rejection` for an error in the API's own shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from apitwin.schema.params import RequestParts
+
+if TYPE_CHECKING:
+    from apitwin.engine.operation import CompiledOperation, ValidatedRequest
+
+__all__ = ["Handler", "Reply", "RequestContext"]
+
+
+@dataclass
+class RequestContext:
+    operation: CompiledOperation
+    request: ValidatedRequest
+    parts: RequestParts
+    accept: str | None
+    origin: str  # scheme://host[:port], for absolute links back to the twin
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.request.params
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytes = b""
+
+
+Handler = Callable[[RequestContext], Reply]

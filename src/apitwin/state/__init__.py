@@ -1,0 +1,1 @@
+"""State: resources inferred from the spec, and the stores that remember them."""

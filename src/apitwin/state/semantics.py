@@ -1,0 +1,720 @@
+"""Generic resource semantics: create, get, list, replace, update, delete and actions on
+the families inferred from the document, remembered in the store.
+
+Everything that can be decided from the document is decided here once per family: the
+item schema and its field validators, the envelopes and their synthesized bases, which
+query parameters filter and which page, how new ids look. A request then costs one store
+transaction plus the JSON work.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from apitwin.engine.context import Reply, RequestContext
+from apitwin.engine.operation import CompiledOperation, Rejection
+from apitwin.schema.validate import CompiledValidator
+from apitwin.spec.document import SpecError
+from apitwin.state.envelopes import unwrap_request
+from apitwin.state.inference import Envelope, Family
+from apitwin.state.schema_view import ObjectView, object_view
+from apitwin.state.store import Store, Transaction
+
+if TYPE_CHECKING:
+    from apitwin.engine.twin import Twin
+
+__all__ = ["FamilyRuntime", "ResourceSemantics"]
+
+log = logging.getLogger("apitwin")
+
+Handler = Callable[[RequestContext], Reply]
+
+_CREATED = re.compile(r"(?i)^(created|creation|date_?created|created_?(at|on|date|time))$")
+_UPDATED = re.compile(
+    r"(?i)^(updated|modified|last_?modified|updated_?(at|on|date|time)|modified_?(at|on))$"
+)
+_LIMIT_PARAMS = ("per_page", "page_size", "limit", "pageSize", "perPage", "max_results")
+_OFFSET_PARAMS = ("offset", "skip", "startIndex", "start")
+_PAGE_PARAMS = ("page",)
+_COUNT_FIELDS = ("count", "total", "total_count", "totalCount", "result_count", "total_results")
+_ID_ATTEMPTS = 16
+SEED_ITEMS = 3
+SEED_CHILDREN = 2
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class _Paging:
+    limit_param: str | None = None
+    default_limit: int | None = None
+    max_limit: int | None = None
+    offset_param: str | None = None
+    page_param: str | None = None
+    first_page: int = 1
+
+
+@dataclass
+class FamilyRuntime:
+    """One family, compiled: what its handlers need, nothing looked up per request."""
+
+    family: Family
+    twin_name: str
+    item_view: ObjectView
+    item_pointer: str
+    item_schema: Any
+    item_validator: CompiledValidator | None
+    field_validators: dict[str, CompiledValidator | None]
+    list_fields: frozenset[str] | None  # list items show only these fields (dnd5e refs)
+    server_fields: dict[str, str]  # created/updated timestamps
+    bases: dict[str, Any] = field(default_factory=dict)  # role -> envelope body base
+    filters: dict[str, frozenset[str]] = field(default_factory=dict)  # op id -> query fields
+    paging: _Paging = field(default_factory=_Paging)
+    id_kind: str = "string"  # integer | uuid | string
+    id_example: Any = None
+    id_validators: tuple[CompiledValidator, ...] = ()  # the id field and the path parameter
+    id_choices: tuple[Any, ...] = ()  # the path parameter's enum, when it has one
+    parent: FamilyRuntime | None = None
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def accepts_id(self, value: Any) -> bool:
+        return all(validator.is_valid(value) for validator in self.id_validators)
+
+    def parent_key(self, params: dict[str, Any]) -> str:
+        return "/".join(str(params.get(p, "")) for p in self.family.parent_params)
+
+    def key_of(self, parent: str, ident: Any) -> str:
+        return f"{parent}/{ident}" if parent else str(ident)
+
+    def id_from(self, params: dict[str, Any], role: str) -> Any:
+        name = self.family.id_params.get(role) or self.family.id_param
+        return params.get(name) if name else None
+
+
+class ResourceSemantics:
+    """Handlers for every operation that belongs to an inferred family."""
+
+    def __init__(self, twin: Twin, families: list[Family], store: Store, seed: int) -> None:
+        self.twin = twin
+        self.store = store
+        self.seed = seed
+        self.runtimes: dict[str, FamilyRuntime] = {}
+        self._seeded: set[str] = set()
+        self.seeding_enabled = True
+        by_id = {op.operation_id: op for op in twin.operations}
+        self._ops = by_id
+        for family in families:
+            runtime = self._compile(family, by_id)
+            if runtime is not None:
+                self.runtimes[family.name] = runtime
+        for runtime in self.runtimes.values():
+            parent = runtime.family.parent_family
+            runtime.parent = self.runtimes.get(parent) if parent else None
+        self.handlers: dict[str, Handler] = {}
+        index: dict[str, list[tuple[FamilyRuntime, str]]] = {}
+        for runtime in self.runtimes.values():
+            for role, op_id in runtime.family.operations.items():
+                if op_id in by_id:
+                    index.setdefault(op_id, []).append((runtime, role))
+        for op_id, targets in index.items():
+            self.handlers[op_id] = self._dispatcher(by_id[op_id], targets)
+
+    # -- compile ----------------------------------------------------------------------------
+
+    def _compile(self, family: Family, ops: dict[str, CompiledOperation]) -> FamilyRuntime | None:
+        doc = self.twin.doc
+        envelope = family.item_envelope or family.list_envelope
+        if envelope is None:
+            return None
+        pointer = envelope.item_pointer
+        try:
+            schema = doc.lookup(pointer)
+        except SpecError:
+            return None
+        view = object_view(doc, schema, pointer)
+        validators = self.twin.validators
+        runtime = FamilyRuntime(
+            family=family,
+            twin_name=self.twin.name,
+            item_view=view,
+            item_pointer=pointer,
+            item_schema=schema,
+            item_validator=validators.get(schema, pointer, "response"),
+            field_validators={
+                name: validators.get(prop, prop_at, "response")
+                for name, (prop, prop_at) in view.properties.items()
+            },
+            list_fields=None,
+            server_fields={},
+        )
+        for name in view.properties:
+            leaf = view.leaf(name, doc)
+            if leaf.get("format") == "date-time" or leaf.get("type") == "string":
+                if _CREATED.match(name):
+                    runtime.server_fields[name] = "created"
+                elif _UPDATED.match(name):
+                    runtime.server_fields[name] = "updated"
+        if family.list_envelope and family.list_envelope.item_pointer != pointer:
+            list_view = object_view(doc, doc.lookup(family.list_envelope.item_pointer), "")
+            runtime.list_fields = frozenset(list_view.properties) or None
+        if family.id_field and family.id_field in view.properties:
+            leaf = view.leaf(family.id_field, doc)
+            kind = leaf.get("type")
+            if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
+                runtime.id_kind = "integer"
+            elif leaf.get("format") == "uuid":
+                runtime.id_kind = "uuid"
+            runtime.id_example = leaf.get("example")
+        id_checks = [runtime.field_validators.get(family.id_field)]
+        get_op = ops.get(family.operations.get("get", ""))
+        id_param = family.id_params.get("get") or family.id_param
+        for param in get_op.params if get_op is not None else []:
+            if param.spec.location == "path" and param.spec.name == id_param:
+                id_checks.append(param.validator)
+                try:
+                    resolved = doc.resolve(param.spec.schema, param.spec.pointer)
+                except SpecError:
+                    resolved = {}
+                if isinstance(resolved, dict) and isinstance(resolved.get("enum"), list):
+                    runtime.id_choices = tuple(resolved["enum"])
+        runtime.id_validators = tuple(v for v in id_checks if v is not None)
+        for role, env in {**family.envelopes}.items():
+            runtime.bases[role] = self._base(env)
+        list_op = ops.get(family.operations.get("list", ""))
+        if list_op is not None:
+            runtime.paging = self._paging(list_op)
+            fields = {
+                p.spec.name
+                for p in list_op.params
+                if p.spec.location == "query" and p.spec.name in view.properties
+            }
+            runtime.filters[list_op.operation_id] = frozenset(fields)
+        return runtime
+
+    def _base(self, envelope: Envelope) -> Any:
+        if envelope.key is None:
+            return None
+        doc = self.twin.doc
+        try:
+            schema = doc.lookup(envelope.schema_pointer)
+        except SpecError:
+            return None
+        value = self.twin.synthesizer.generate(schema, envelope.schema_pointer)
+        return value if isinstance(value, dict) else None
+
+    def _paging(self, op: CompiledOperation) -> _Paging:
+        paging = _Paging()
+        doc = self.twin.doc
+        for param in op.params:
+            if param.spec.location != "query":
+                continue
+            name = param.spec.name
+            try:
+                schema = doc.resolve(param.spec.schema, param.spec.pointer)
+            except SpecError:
+                schema = {}
+            schema = schema if isinstance(schema, dict) else {}
+            if name in _LIMIT_PARAMS and paging.limit_param is None:
+                paging.limit_param = name
+                default = schema.get("default")
+                paging.default_limit = default if isinstance(default, int) else None
+                maximum = schema.get("maximum")
+                paging.max_limit = maximum if isinstance(maximum, int) else None
+            elif name in _OFFSET_PARAMS and paging.offset_param is None:
+                paging.offset_param = name
+            elif name in _PAGE_PARAMS and paging.page_param is None:
+                paging.page_param = name
+                minimum = schema.get("minimum")
+                paging.first_page = 0 if minimum == 0 and schema.get("default") == 0 else 1
+        return paging
+
+    # -- dispatch ---------------------------------------------------------------------------
+
+    def _dispatcher(
+        self, op: CompiledOperation, targets: list[tuple[FamilyRuntime, str]]
+    ) -> Handler:
+        if len(targets) == 1:
+            runtime, role = targets[0]
+            return self._handler(op, runtime, role)
+        choices = [
+            (rt.family.selectors.get(role, {}), self._handler(op, rt, role)) for rt, role in targets
+        ]
+
+        def choose(ctx: RequestContext) -> Reply:
+            for selector, handler in choices:
+                if all(str(ctx.params.get(k)) == v for k, v in selector.items()):
+                    return handler(ctx)
+            raise Rejection(404, "no such resource")
+
+        return choose
+
+    def _handler(self, op: CompiledOperation, runtime: FamilyRuntime, role: str) -> Handler:
+        if runtime.family.singleton:
+            if role == "get":
+                return lambda ctx: self._singleton_get(ctx, op, runtime)
+            if role in ("replace", "update"):
+                return lambda ctx: self._singleton_write(ctx, op, runtime, role)
+        table: dict[str, Callable[[RequestContext, CompiledOperation, FamilyRuntime], Reply]] = {
+            "list": self._list,
+            "create": self._create,
+            "get": self._get,
+            "replace": self._replace,
+            "update": self._update,
+            "delete": self._delete,
+        }
+        if role in table:
+            action = table[role]
+            return lambda ctx: action(ctx, op, runtime)
+        return lambda ctx: self._action(ctx, op, runtime, role)
+
+    # -- seeding ----------------------------------------------------------------------------
+
+    def ensure_seeded(self, runtime: FamilyRuntime) -> None:
+        """Give a family its seed items the first time it is used (once per state).
+
+        Runs in a transaction of its own, before the request's: the marker that says a
+        family was seeded is kept in the store's meta data, beside the resources.
+        """
+        name = runtime.family.name
+        if name in self._seeded or not self.seeding_enabled:
+            return
+        if runtime.parent is not None:
+            self.ensure_seeded(runtime.parent)
+        self._seeded.add(name)
+        marker = f"seeded:{name}"
+        if self.store.get_meta(self.twin.name, marker) is not None:
+            return
+        with self.store.transaction(self.twin.name) as tx:
+            self._seed_family(tx, runtime)
+        self.store.set_meta(self.twin.name, marker, str(self.seed))
+
+    def _seed_family(self, tx: Transaction, runtime: FamilyRuntime) -> None:
+        if runtime.family.singleton:
+            return
+        parents = [""]
+        if runtime.parent is not None:
+            parent_items = tx.list(runtime.parent.family.name, parent=None, limit=SEED_ITEMS).items
+            parents = [
+                runtime.parent.key_of("", item.get(runtime.parent.family.id_field, ""))
+                for item in parent_items
+                if runtime.parent.family.id_field in item
+            ]
+            if len(runtime.family.parent_params) != 1:
+                parents = []
+        count = SEED_ITEMS if runtime.parent is None else SEED_CHILDREN
+        for parent in parents:
+            examples = list(self._example_items(runtime))
+            for index in range(count):
+                body = examples[index] if index < len(examples) else {}
+                try:
+                    self._new(
+                        tx, runtime, parent, body, trusted=index < len(examples), seeding=True
+                    )
+                except Rejection:
+                    continue
+
+    def _example_items(self, runtime: FamilyRuntime) -> Iterable[dict[str, Any]]:
+        """Items from the document's own examples that are valid items (seed data)."""
+        seen: set[str] = set()
+        for role in ("get", "list"):
+            op = self._ops.get(runtime.family.operations.get(role, ""))
+            envelope = runtime.family.envelopes.get(role)
+            if op is None or envelope is None:
+                continue
+            media = op.responder.json_media()
+            if media is None:
+                continue
+            from apitwin.spec.operations import NO_EXAMPLE
+
+            if media.example is NO_EXAMPLE:
+                continue
+            value = media.example
+            if envelope.key is not None:
+                value = value.get(envelope.key) if isinstance(value, dict) else None
+            candidates = value if role == "list" and isinstance(value, list) else [value]
+            for item in candidates:
+                if not isinstance(item, dict):
+                    continue
+                if runtime.item_validator is not None and not runtime.item_validator.is_valid(item):
+                    continue
+                marker = str(item.get(runtime.family.id_field, id(item)))
+                if marker not in seen:
+                    seen.add(marker)
+                    yield item
+
+    # -- the resource itself ------------------------------------------------------------------
+
+    def _new(
+        self,
+        tx: Transaction,
+        runtime: FamilyRuntime,
+        parent: str,
+        body: Any,
+        *,
+        trusted: bool = False,
+        seeding: bool = False,
+    ) -> dict[str, Any]:
+        """Store a new item: the client's valid fields over a synthesized item.
+
+        Ids: an example item keeps its own; a client may choose ids that are not
+        read-only (names, slugs); seed items take the document's example id while it is
+        free (so the documented examples of path parameters find a resource); otherwise
+        the id is generated in the field's type and format.
+        """
+        family = runtime.family
+        serial = tx.next_id(family.name)
+        if trusted and isinstance(body, dict):
+            resource = copy.deepcopy(body)
+        else:
+            resource = self.twin.synthesizer.generate(
+                runtime.item_schema, runtime.item_pointer, name=f"{family.name}#{serial}"
+            )
+            if not isinstance(resource, dict):
+                resource = {}
+            self._merge(runtime, resource, body)
+            now = _now()
+            for name in runtime.server_fields:
+                resource[name] = now
+        id_field = family.id_field
+        ident: Any = resource.get(id_field) if trusted else None
+        if (
+            ident is None
+            and isinstance(body, dict)
+            and id_field in body
+            and id_field not in runtime.item_view.read_only
+        ):
+            ident = body[id_field]
+        chosen = ident is not None
+        if ident is None and seeding:
+            candidate = resource.get(id_field)
+            validator = runtime.field_validators.get(id_field)
+            if runtime.id_choices and not runtime.accepts_id(candidate):
+                candidate = self._new_id(runtime, serial, candidate)
+            if (
+                candidate is not None
+                and (validator is None or validator.is_valid(candidate))
+                and runtime.accepts_id(candidate)
+                and tx.get(family.name, runtime.key_of(parent, candidate)) is None
+            ):
+                ident = candidate
+        for _ in range(_ID_ATTEMPTS):
+            if ident is not None:
+                break
+            ident = self._new_id(runtime, serial, resource.get(id_field))
+            if tx.get(family.name, runtime.key_of(parent, ident)) is not None:
+                ident, serial = None, tx.next_id(family.name)
+        if ident is None:  # every id the document allows is taken (an enum of ids)
+            raise Rejection(409, f"no free id left for a new {_singular(family.name)}")
+        if id_field:
+            resource[id_field] = ident
+        key = runtime.key_of(parent, ident)
+        if chosen and tx.get(family.name, key) is not None:
+            raise Rejection(409, f"{_singular(family.name)} {ident} already exists")
+        tx.put(family.name, key, resource, parent=parent)
+        return resource
+
+    def _new_id(self, runtime: FamilyRuntime, serial: int, synthesized: Any) -> Any:
+        """A fresh id valid for both the item's id field and the path parameter naming it."""
+        if runtime.id_kind == "integer":
+            return serial
+        for candidate in self._id_candidates(runtime, serial, synthesized):
+            if runtime.accepts_id(candidate):
+                return candidate
+        return str(serial)
+
+    def _id_candidates(
+        self, runtime: FamilyRuntime, serial: int, synthesized: Any
+    ) -> Iterable[Any]:
+        name = runtime.family.name
+        if runtime.id_choices:
+            yield runtime.id_choices[(serial - 1) % len(runtime.id_choices)]
+        yield str(
+            uuid.uuid5(
+                uuid.NAMESPACE_URL, f"apitwin:{runtime.twin_name}:{name}:{self.seed}:{serial}"
+            )
+        )
+        yield f"104.{131 + serial // 65536 % 100}.{serial // 256 % 256}.{serial % 256}"
+        yield f"2604:a880:800:10::{serial:x}"
+        base = synthesized if isinstance(synthesized, str) and synthesized else name
+        yield f"{base}-{serial}"
+        if re.fullmatch(r"[0-9a-f]+", base):
+            digest = uuid.uuid5(uuid.NAMESPACE_URL, f"{name}:{serial}").hex
+            yield (digest * (len(base) // 32 + 1))[: len(base)]
+        yield str(serial)
+
+    def _merge(self, runtime: FamilyRuntime, resource: dict[str, Any], body: Any) -> None:
+        """Copy the client's fields that are valid as the stored item's fields."""
+        if not isinstance(body, dict):
+            return
+        for name, value in body.items():
+            if name not in runtime.field_validators or name == runtime.family.id_field:
+                continue
+            validator = runtime.field_validators[name]
+            if validator is None or validator.is_valid(value):
+                resource[name] = value
+
+    # -- handlers -----------------------------------------------------------------------------
+
+    def _check_parent(self, tx: Transaction, runtime: FamilyRuntime, params: dict[str, Any]) -> str:
+        parent_key = runtime.parent_key(params)
+        parent = runtime.parent
+        if (
+            parent is not None
+            and parent_key
+            and (
+                tx.get(parent.family.name, parent_key) is None
+                and tx.get(parent.family.name, parent_key.rsplit("/", 1)[-1]) is None
+            )
+        ):
+            raise Rejection(404, f"{parent.family.name} {parent_key} not found")
+        return parent_key
+
+    def _item_body(self, runtime: FamilyRuntime, role: str, resource: Any) -> Any:
+        envelope = runtime.family.envelopes.get(role) or runtime.family.item_envelope
+        if envelope is None or envelope.key is None:
+            return resource
+        base = runtime.bases.get(role)
+        return (
+            {**base, envelope.key: resource} if isinstance(base, dict) else {envelope.key: resource}
+        )
+
+    def _list(self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime) -> Reply:
+        family = runtime.family
+        params = ctx.params
+        paging = runtime.paging
+        limit = params.get(paging.limit_param) if paging.limit_param else None
+        if not isinstance(limit, int):
+            limit = paging.default_limit
+        offset = 0
+        if paging.offset_param and isinstance(params.get(paging.offset_param), int):
+            offset = max(0, params[paging.offset_param])
+        elif paging.page_param and isinstance(params.get(paging.page_param), int) and limit:
+            offset = max(0, params[paging.page_param] - paging.first_page) * limit
+        filters = {
+            name: params[name]
+            for name in runtime.filters.get(op.operation_id, ())
+            if name in params
+        }
+        self.ensure_seeded(runtime)
+        with self.store.transaction(self.twin.name, write=False) as tx:
+            parent = self._check_parent(tx, runtime, params)
+            page = tx.list(
+                family.name,
+                parent=parent if family.parent_params else "",
+                filters=filters or None,
+                offset=offset,
+                limit=limit,
+            )
+        items = page.items
+        if runtime.list_fields is not None:
+            items = [{k: v for k, v in item.items() if k in runtime.list_fields} for item in items]
+        envelope = family.list_envelope
+        if envelope is None or envelope.key is None:
+            body: Any = items
+        else:
+            base = runtime.bases.get("list")
+            body = (
+                {**base, envelope.key: items} if isinstance(base, dict) else {envelope.key: items}
+            )
+            _set_counts(body, page.total, offset, limit)
+        status, headers, payload = op.responder.reply_json(body)
+        return Reply(status, headers, payload)
+
+    def _create(self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime) -> Reply:
+        body = unwrap_request(
+            ctx.request.body,
+            runtime.family.request_keys.get("create") or runtime.family.request_envelope_key,
+        )
+        self.ensure_seeded(runtime)
+        with self.store.transaction(self.twin.name) as tx:
+            parent = self._check_parent(tx, runtime, ctx.params)
+            resource = self._new(tx, runtime, parent, body)
+        status, headers, payload = op.responder.reply_json(
+            self._item_body(runtime, "create", resource)
+        )
+        return Reply(status, headers, payload)
+
+    def _load(
+        self,
+        tx: Transaction,
+        runtime: FamilyRuntime,
+        ctx: RequestContext,
+        role: str,
+        *,
+        lock: bool = False,
+    ) -> tuple[str, dict[str, Any]]:
+        parent = self._check_parent(tx, runtime, ctx.params)
+        ident = runtime.id_from(ctx.params, role)
+        key = runtime.key_of(parent, ident)
+        resource = tx.get(runtime.family.name, key, for_update=lock)
+        if resource is None:
+            raise Rejection(404, f"{_singular(runtime.family.name)} {ident} not found")
+        return key, resource
+
+    def _get(self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime) -> Reply:
+        self.ensure_seeded(runtime)
+        with self.store.transaction(self.twin.name, write=False) as tx:
+            _, resource = self._load(tx, runtime, ctx, "get")
+        status, headers, payload = op.responder.reply_json(
+            self._item_body(runtime, "get", resource)
+        )
+        return Reply(status, headers, payload)
+
+    def _write(
+        self,
+        ctx: RequestContext,
+        op: CompiledOperation,
+        runtime: FamilyRuntime,
+        role: str,
+        replace: bool,
+    ) -> Reply:
+        body = unwrap_request(
+            ctx.request.body,
+            runtime.family.request_keys.get(role) or runtime.family.request_envelope_key,
+        )
+        with self.store.transaction(self.twin.name) as tx:
+            key, current = self._load(tx, runtime, ctx, role, lock=True)
+            updated = copy.deepcopy(current)
+            if replace and isinstance(body, dict):
+                for name in list(updated):
+                    if (
+                        name in body
+                        or name in runtime.item_view.required
+                        or name in runtime.server_fields
+                        or name == runtime.family.id_field
+                        or name in runtime.item_view.read_only
+                    ):
+                        continue
+                    del updated[name]
+            self._merge(runtime, updated, body)
+            for name, kind in runtime.server_fields.items():
+                if kind == "updated":
+                    updated[name] = _now()
+            if runtime.item_validator is not None and not runtime.item_validator.is_valid(updated):
+                updated = copy.deepcopy(current)
+                self._merge(runtime, updated, body)
+                if not runtime.item_validator.is_valid(updated):
+                    updated = current
+            parent = runtime.parent_key(ctx.params)
+            tx.put(runtime.family.name, key, updated, parent=parent)
+        status, headers, payload = op.responder.reply_json(self._item_body(runtime, role, updated))
+        return Reply(status, headers, payload)
+
+    def _replace(self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime) -> Reply:
+        return self._write(ctx, op, runtime, "replace", replace=True)
+
+    def _update(self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime) -> Reply:
+        return self._write(ctx, op, runtime, "update", replace=False)
+
+    def _delete(self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime) -> Reply:
+        self.ensure_seeded(runtime)
+        with self.store.transaction(self.twin.name) as tx:
+            key, _ = self._load(tx, runtime, ctx, "delete")
+            tx.delete(runtime.family.name, key)
+            for child in self.runtimes.values():
+                if child.parent is runtime:
+                    for item in tx.list(child.family.name, parent=key).items:
+                        tx.delete(
+                            child.family.name, child.key_of(key, item.get(child.family.id_field))
+                        )
+        status, headers, payload = op.responder.render(ctx.accept)
+        if status == 200 and not payload:
+            status = 204
+        return Reply(status, list(headers), payload)
+
+    def _action(
+        self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime, role: str
+    ) -> Reply:
+        with self.store.transaction(self.twin.name, write=False) as tx:
+            if runtime.family.id_param or runtime.family.id_params.get(role):
+                self._load(tx, runtime, ctx, role)
+        status, headers, payload = op.responder.render(ctx.accept)
+        return Reply(status, list(headers), payload)
+
+    def _singleton_get(
+        self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime
+    ) -> Reply:
+        with self.store.transaction(self.twin.name) as tx:
+            resource = self._singleton(tx, runtime, op)
+        status, headers, payload = op.responder.reply_json(
+            self._item_body(runtime, "get", resource)
+        )
+        return Reply(status, headers, payload)
+
+    def _singleton(
+        self, tx: Transaction, runtime: FamilyRuntime, op: CompiledOperation
+    ) -> dict[str, Any]:
+        resource = tx.get(runtime.family.name, "")
+        if resource is None:
+            examples = list(self._example_items(runtime))
+            if examples:
+                resource = copy.deepcopy(examples[0])
+            else:
+                value = self.twin.synthesizer.generate(runtime.item_schema, runtime.item_pointer)
+                resource = value if isinstance(value, dict) else {}
+            tx.put(runtime.family.name, "", resource)
+        return resource
+
+    def _singleton_write(
+        self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime, role: str
+    ) -> Reply:
+        body = unwrap_request(
+            ctx.request.body,
+            runtime.family.request_keys.get(role) or runtime.family.request_envelope_key,
+        )
+        with self.store.transaction(self.twin.name) as tx:
+            current = self._singleton(tx, runtime, op)
+            updated = copy.deepcopy(current)
+            self._merge(runtime, updated, body)
+            if runtime.item_validator is not None and not runtime.item_validator.is_valid(updated):
+                updated = current
+            tx.put(runtime.family.name, "", updated)
+        status, headers, payload = op.responder.reply_json(self._item_body(runtime, role, updated))
+        return Reply(status, headers, payload)
+
+    # -- admin ------------------------------------------------------------------------------
+
+    def seed_all(self) -> None:
+        """Seed every family now (POST /__apitwin__/seed, and after a reset)."""
+        self._seeded.clear()
+        for runtime in self.runtimes.values():
+            self.ensure_seeded(runtime)
+
+    def forget_seeding(self) -> None:
+        self._seeded.clear()
+
+
+def _singular(name: str) -> str:
+    word = name.rsplit(".", 1)[-1].replace("-", " ").replace("_", " ")
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _set_counts(body: dict[str, Any], total: int, offset: int, limit: int | None) -> None:
+    """Keep an envelope's own counters true to the page it carries."""
+    for name in _COUNT_FIELDS:
+        if isinstance(body.get(name), int) and not isinstance(body.get(name), bool):
+            body[name] = total
+    meta = body.get("meta")
+    if isinstance(meta, dict) and "total" in meta:
+        body["meta"] = {**meta, "total": total}
+    range_ = body.get("range")
+    if isinstance(range_, dict):
+        updated = dict(range_)
+        for name, value in (("total", total), ("offset", offset), ("limit", limit)):
+            if name in updated and value is not None:
+                updated[name] = value
+        body["range"] = updated

@@ -1,0 +1,165 @@
+"""The Store interface every backend implements (memory, SQLite, PostgreSQL).
+
+A store keeps JSON documents ("resources") per twin, per family (a name such as
+``droplets``), per parent key (the ids of enclosing resources for nested collections,
+``""`` at the top level) and per key (the resource id as a string). Every request that
+reads or writes state runs inside one :meth:`Store.transaction`, which is atomic: either
+all its writes land or none do, and concurrent read-modify-write cycles on the same
+resource (PATCH from 32 clients at once, from one or several processes) lose no update.
+
+Lists are ordered by insertion (a per-family sequence number) and are paged with
+offset/limit; their cost must not grow with the size of the collection (indexes, and
+counts kept alongside rather than counted per request).
+
+Every backend behaves the same at the edges, so that code tested against the memory
+store holds against SQLite and PostgreSQL:
+
+- Bodies are serialized with orjson on ``put`` and parsed afresh on every read, so a
+  caller mutating a dict it passed in or got back never changes stored state.
+- A ``write=False`` transaction refuses writes (and ``for_update``) with
+  :class:`ReadOnlyTransactionError` instead of failing later under contention.
+- Starting a transaction (or calling a store-level method) on a store from inside one of
+  its own transactions on the same thread raises ``RuntimeError`` instead of deadlocking.
+- Filter values are JSON scalars (str, int, float, bool, None) compared by JSON type:
+  ``True`` does not match ``1`` and ``"1"`` does not match ``1``; ``None`` matches a
+  missing or null field.
+"""
+
+from __future__ import annotations
+
+import builtins
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Page", "ReadOnlyTransactionError", "Store", "Transaction"]
+
+Resource = dict[str, Any]
+FilterValue = str | int | float | bool | None
+_SCALARS = (str, int, float, bool, type(None))
+
+
+class ReadOnlyTransactionError(RuntimeError):
+    """A write (or a locking read) inside a ``write=False`` transaction."""
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Resource]
+    total: int  # items in the whole (filtered) collection under that parent
+
+
+class Transaction(ABC):
+    """Operations on one twin's state inside one atomic unit of work."""
+
+    @abstractmethod
+    def get(self, family: str, key: str, *, for_update: bool = False) -> Resource | None:
+        """The resource, or None. ``for_update`` locks it until the transaction ends
+        (PostgreSQL: SELECT ... FOR UPDATE; SQLite already holds the write lock)."""
+
+    @abstractmethod
+    def put(self, family: str, key: str, resource: Resource, *, parent: str = "") -> None:
+        """Insert or replace. A replaced resource keeps its position in lists."""
+
+    @abstractmethod
+    def delete(self, family: str, key: str) -> bool:
+        """Remove; False when there was nothing to remove."""
+
+    @abstractmethod
+    def list(
+        self,
+        family: str,
+        *,
+        parent: str | None = "",
+        filters: Mapping[str, Any] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> Page:
+        """Resources in insertion order. ``parent=None`` lists across all parents.
+        ``filters`` are equality tests on top-level fields of the stored JSON (a list
+        value in the stored resource matches when it contains the filter value)."""
+
+    @abstractmethod
+    def next_id(self, family: str) -> int:
+        """1, 2, 3, ... per family: never repeats, even after deletes or across processes.
+        An id handed out in a transaction that rolls back may be handed out again or
+        skipped, depending on the backend (PostgreSQL skips it)."""
+
+    @abstractmethod
+    def families(self) -> builtins.list[str]:
+        """Families that hold at least one resource."""
+
+
+class Store(ABC):
+    """One state database shared by every twin of a process (each twin separate)."""
+
+    @abstractmethod
+    def transaction(self, twin: str, *, write: bool = True) -> AbstractContextManager[Transaction]:
+        """An atomic unit of work on one twin's state. Exceptions roll it back.
+        ``write=False`` may be cheaper for pure reads."""
+
+    @abstractmethod
+    def clear(self, twin: str) -> None:
+        """Forget everything of one twin (resources and id sequences)."""
+
+    @abstractmethod
+    def dump(self, twin: str) -> dict[str, list[Resource]]:
+        """Every resource of a twin by family, in order (for GET /__apitwin__/state)."""
+
+    @abstractmethod
+    def get_meta(self, twin: str, key: str) -> str | None:
+        """A small per-twin marker (e.g. "seeded" -> seed number), kept like resources."""
+
+    @abstractmethod
+    def set_meta(self, twin: str, key: str, value: str | None) -> None:
+        """Set or (None) remove a marker."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections and files."""
+
+    def iter_twins(self) -> Iterator[str]:  # pragma: no cover - optional
+        return iter(())
+
+
+class TransactionLock:
+    """Serializes the threads sharing one store object, and turns a nested transaction on
+    the same thread (which would otherwise wait for itself forever) into an error."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        me = threading.get_ident()
+        if self._owner == me:
+            raise RuntimeError("this store is already in a transaction on this thread")
+        with self._lock:
+            self._owner = me
+            try:
+                yield
+            finally:
+                self._owner = None
+
+
+def check_page(offset: int, limit: int | None) -> None:
+    """Reject negative paging arguments the same way in every backend."""
+    if offset < 0:
+        raise ValueError(f"offset must not be negative, got {offset}")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must not be negative, got {limit}")
+
+
+def check_filters(filters: Mapping[str, Any] | None) -> dict[str, FilterValue]:
+    """The filters as a plain dict, after checking every value is a JSON scalar (the only
+    thing a query parameter can hold, and the only thing all backends compare alike)."""
+    if not filters:
+        return {}
+    for name, value in filters.items():
+        if not isinstance(value, _SCALARS):
+            raise TypeError(f"filter {name!r}: expected a JSON scalar, got {type(value).__name__}")
+    return dict(filters)
