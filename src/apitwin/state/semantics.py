@@ -170,7 +170,8 @@ class ResourceSemantics:
         if family.id_field and family.id_field in view.properties:
             leaf = view.leaf(family.id_field, doc)
             kind = leaf.get("type")
-            if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
+            numeric = ("integer", "number")  # dnd5e levels are numbers
+            if kind in numeric or (isinstance(kind, list) and any(k in kind for k in numeric)):
                 runtime.id_kind = "integer"
             elif leaf.get("format") == "uuid":
                 runtime.id_kind = "uuid"
@@ -493,8 +494,11 @@ class ResourceSemantics:
         params = ctx.params
         paging = runtime.paging
         limit = params.get(paging.limit_param) if paging.limit_param else None
-        if not isinstance(limit, int):
+        if not isinstance(limit, int) or isinstance(limit, bool):
             limit = paging.default_limit
+        if limit is not None:
+            # Out-of-range values the document allows get the nearest sensible page.
+            limit = max(1, limit if paging.max_limit is None else min(limit, paging.max_limit))
         offset = 0
         if paging.offset_param and isinstance(params.get(paging.offset_param), int):
             offset = max(0, params[paging.offset_param])
@@ -503,7 +507,7 @@ class ResourceSemantics:
         filters = {
             name: params[name]
             for name in runtime.filters.get(op.operation_id, ())
-            if name in params
+            if name in params and isinstance(params[name], str | int | float | bool)
         }
         self.ensure_seeded(runtime)
         with self.store.transaction(self.twin.name, write=False) as tx:
