@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from apitwin.engine.twin import Twin
+from apitwin.state.semantics import META_FAMILY
 
 __all__ = ["ADMIN_PREFIX", "admin_request", "reset_twin"]
 
@@ -45,7 +46,10 @@ def admin_request(twin: Twin, method: str, rest: str) -> tuple[int, Any]:
         if rest == "/warnings":
             return 200, [str(w) for w in twin.doc.warnings]
         if rest == "/state":
-            return 200, semantics.store.dump(twin.name) if semantics else {}
+            if semantics is None:
+                return 200, {}
+            dump = semantics.store.dump(twin.name)
+            return 200, {family: items for family, items in dump.items() if family != META_FAMILY}
     if method == "POST" and semantics is not None:
         if rest == "/reset":
             reset_twin(twin)

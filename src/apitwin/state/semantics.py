@@ -30,7 +30,7 @@ from apitwin.state.store import Store, Transaction
 if TYPE_CHECKING:
     from apitwin.engine.twin import Twin
 
-__all__ = ["FamilyRuntime", "ResourceSemantics"]
+__all__ = ["META_FAMILY", "FamilyRuntime", "ResourceSemantics"]
 
 log = logging.getLogger("apitwin")
 
@@ -45,6 +45,8 @@ _OFFSET_PARAMS = ("offset", "skip", "startIndex", "start")
 _PAGE_PARAMS = ("page",)
 _COUNT_FIELDS = ("count", "total", "total_count", "totalCount", "result_count", "total_results")
 _ID_ATTEMPTS = 16
+# Bookkeeping rows kept beside the resources (which families were seeded).
+META_FAMILY = "__apitwin__"
 SEED_ITEMS = 3
 SEED_CHILDREN = 2
 
@@ -275,29 +277,41 @@ class ResourceSemantics:
         }
         if role in table:
             action = table[role]
-            return lambda ctx: action(ctx, op, runtime)
-        return lambda ctx: self._action(ctx, op, runtime, role)
+
+            def handle(ctx: RequestContext) -> Reply:
+                self.ensure_seeded(runtime)
+                return action(ctx, op, runtime)
+
+            return handle
+
+        def act(ctx: RequestContext) -> Reply:
+            self.ensure_seeded(runtime)
+            return self._action(ctx, op, runtime, role)
+
+        return act
 
     # -- seeding ----------------------------------------------------------------------------
 
     def ensure_seeded(self, runtime: FamilyRuntime) -> None:
         """Give a family its seed items the first time it is used (once per state).
 
-        Runs in a transaction of its own, before the request's: the marker that says a
-        family was seeded is kept in the store's meta data, beside the resources.
+        Runs in a transaction of its own, before the request's. Writing the "seeding" row
+        first serializes seeders across processes sharing a store (SQLite's write lock,
+        PostgreSQL's row lock), so two processes never seed one family twice.
         """
         name = runtime.family.name
-        if name in self._seeded or not self.seeding_enabled:
+        if name in self._seeded:
             return
         if runtime.parent is not None:
             self.ensure_seeded(runtime.parent)
+        if self.seeding_enabled:
+            with self.store.transaction(self.twin.name) as tx:
+                tx.put(META_FAMILY, "seeding", {"seed": self.seed})
+                marker = f"seeded:{name}"
+                if tx.get(META_FAMILY, marker) is None:
+                    self._seed_family(tx, runtime)
+                    tx.put(META_FAMILY, marker, {"seed": self.seed})
         self._seeded.add(name)
-        marker = f"seeded:{name}"
-        if self.store.get_meta(self.twin.name, marker) is not None:
-            return
-        with self.store.transaction(self.twin.name) as tx:
-            self._seed_family(tx, runtime)
-        self.store.set_meta(self.twin.name, marker, str(self.seed))
 
     def _seed_family(self, tx: Transaction, runtime: FamilyRuntime) -> None:
         if runtime.family.singleton:
@@ -509,7 +523,6 @@ class ResourceSemantics:
             for name in runtime.filters.get(op.operation_id, ())
             if name in params and isinstance(params[name], str | int | float | bool)
         }
-        self.ensure_seeded(runtime)
         with self.store.transaction(self.twin.name, write=False) as tx:
             parent = self._check_parent(tx, runtime, params)
             page = tx.list(
@@ -539,7 +552,6 @@ class ResourceSemantics:
             ctx.request.body,
             runtime.family.request_keys.get("create") or runtime.family.request_envelope_key,
         )
-        self.ensure_seeded(runtime)
         with self.store.transaction(self.twin.name) as tx:
             parent = self._check_parent(tx, runtime, ctx.params)
             resource = self._new(tx, runtime, parent, body)
@@ -566,7 +578,6 @@ class ResourceSemantics:
         return key, resource
 
     def _get(self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime) -> Reply:
-        self.ensure_seeded(runtime)
         with self.store.transaction(self.twin.name, write=False) as tx:
             _, resource = self._load(tx, runtime, ctx, "get")
         status, headers, payload = op.responder.reply_json(
@@ -621,7 +632,6 @@ class ResourceSemantics:
         return self._write(ctx, op, runtime, "update", replace=False)
 
     def _delete(self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime) -> Reply:
-        self.ensure_seeded(runtime)
         with self.store.transaction(self.twin.name) as tx:
             key, _ = self._load(tx, runtime, ctx, "delete")
             tx.delete(runtime.family.name, key)
@@ -689,10 +699,14 @@ class ResourceSemantics:
     # -- admin ------------------------------------------------------------------------------
 
     def seed_all(self) -> None:
-        """Seed every family now (POST /__apitwin__/seed, and after a reset)."""
+        """Seed every family now (POST /__apitwin__/seed), even on a twin started empty."""
         self._seeded.clear()
-        for runtime in self.runtimes.values():
-            self.ensure_seeded(runtime)
+        enabled, self.seeding_enabled = self.seeding_enabled, True
+        try:
+            for runtime in self.runtimes.values():
+                self.ensure_seeded(runtime)
+        finally:
+            self.seeding_enabled = enabled
 
     def forget_seeding(self) -> None:
         self._seeded.clear()
