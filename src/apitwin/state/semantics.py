@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from apitwin.engine.context import Reply, RequestContext
-from apitwin.engine.operation import CompiledOperation, Rejection
+from apitwin.engine.operation import CompiledOperation, Rejection, ValidatorCache
 from apitwin.schema.validate import CompiledValidator
 from apitwin.spec.document import SpecError
 from apitwin.state.envelopes import unwrap_request
@@ -55,6 +55,25 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+class FieldValidators(dict[str, "CompiledValidator | None"]):
+    """Validators of an item's top-level fields, each built the first time it is needed:
+    most fields of most families are never written by a client."""
+
+    def __init__(self, view: ObjectView, validators: ValidatorCache) -> None:
+        super().__init__()
+        self._view = view
+        self._validators = validators
+
+    def __missing__(self, name: str) -> CompiledValidator | None:
+        entry = self._view.properties.get(name)
+        validator = None if entry is None else self._validators.get(entry[0], entry[1], "response")
+        self[name] = validator
+        return validator
+
+    def get(self, name: str, default: Any = None) -> CompiledValidator | None:
+        return self[name] if name in self._view.properties else default
+
+
 @dataclass
 class _Paging:
     limit_param: str | None = None
@@ -75,7 +94,7 @@ class FamilyRuntime:
     item_pointer: str
     item_schema: Any
     item_validator: CompiledValidator | None
-    field_validators: dict[str, CompiledValidator | None]
+    field_validators: FieldValidators
     list_fields: frozenset[str] | None  # list items show only these fields (dnd5e refs)
     server_fields: dict[str, str]  # created/updated timestamps
     bases: dict[str, Any] = field(default_factory=dict)  # role -> envelope body base
@@ -152,10 +171,7 @@ class ResourceSemantics:
             item_pointer=pointer,
             item_schema=schema,
             item_validator=validators.get(schema, pointer, "response"),
-            field_validators={
-                name: validators.get(prop, prop_at, "response")
-                for name, (prop, prop_at) in view.properties.items()
-            },
+            field_validators=FieldValidators(view, validators),
             list_fields=None,
             server_fields={},
         )
@@ -191,8 +207,6 @@ class ResourceSemantics:
                 if isinstance(resolved, dict) and isinstance(resolved.get("enum"), list):
                     runtime.id_choices = tuple(resolved["enum"])
         runtime.id_validators = tuple(v for v in id_checks if v is not None)
-        for role, env in {**family.envelopes}.items():
-            runtime.bases[role] = self._base(env)
         list_op = ops.get(family.operations.get("list", ""))
         if list_op is not None:
             runtime.paging = self._paging(list_op)
@@ -203,6 +217,14 @@ class ResourceSemantics:
             }
             runtime.filters[list_op.operation_id] = frozenset(fields)
         return runtime
+
+    def _base_for(self, runtime: FamilyRuntime, role: str) -> Any:
+        """The envelope's other fields for a role, synthesized on first use and kept: doing
+        it for every family at start-up would cost most of the start-up time."""
+        if role not in runtime.bases:
+            envelope = runtime.family.envelopes.get(role)
+            runtime.bases[role] = self._base(envelope) if envelope is not None else None
+        return runtime.bases[role]
 
     def _base(self, envelope: Envelope) -> Any:
         if envelope.key is None:
@@ -472,7 +494,7 @@ class ResourceSemantics:
         if not isinstance(body, dict):
             return
         for name, value in body.items():
-            if name not in runtime.field_validators or name == runtime.family.id_field:
+            if name not in runtime.item_view.properties or name == runtime.family.id_field:
                 continue
             validator = runtime.field_validators[name]
             if validator is None or validator.is_valid(value):
@@ -498,7 +520,7 @@ class ResourceSemantics:
         envelope = runtime.family.envelopes.get(role) or runtime.family.item_envelope
         if envelope is None or envelope.key is None:
             return resource
-        base = runtime.bases.get(role)
+        base = self._base_for(runtime, role)
         return (
             {**base, envelope.key: resource} if isinstance(base, dict) else {envelope.key: resource}
         )
@@ -539,7 +561,7 @@ class ResourceSemantics:
         if envelope is None or envelope.key is None:
             body: Any = items
         else:
-            base = runtime.bases.get("list")
+            base = self._base_for(runtime, "list")
             body = (
                 {**base, envelope.key: items} if isinstance(base, dict) else {envelope.key: items}
             )
