@@ -13,7 +13,8 @@ Steps, in order (each a script of its own that also runs by hand):
 3. Peer comparison (Prism and others): not written yet; see ``peer_comparison``.
 
 Everything a step prints, and its JSON, is kept under bench/raw/ (emptied at the start of
-a run); RESULTS.md is rebuilt from those files. Needs wrk on PATH and, for the PostgreSQL
+a run); RESULTS.md is built from those files (``--render-only`` rebuilds it without
+measuring). Needs wrk on PATH and, for the PostgreSQL
 half of step 2, a reachable server (default DSN below).
 """
 
@@ -163,7 +164,9 @@ def environment(dsn: str) -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     commit = _command_output(["git", "rev-parse", "--short", "HEAD"])
-    changed = _command_output(["git", "status", "--porcelain", "--untracked-files=no"])
+    changed = _command_output(
+        ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"]
+    )
     wrk = _command_output(["wrk", "--version"]).splitlines()
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -235,6 +238,7 @@ def _render_startup(results: dict[str, dict[str, Any]]) -> list[str]:
 
 def _render_growth(result: dict[str, Any]) -> list[str]:
     small, large = min(result["sizes"]), max(result["sizes"])
+    cpu_limit = 1 / GROWTH_TARGET
     lines = [
         "## State growth",
         "",
@@ -245,53 +249,75 @@ def _render_growth(result: dict[str, Any]) -> list[str]:
         f"1..N per request; *list*: `GET /v2/droplets?per_page=20`; *deep*: the last page "
         f"of 20 (`&page=N/20`, informational, 1 thread and 1 connection so that slow "
         f"pages do not queue up behind each other). N = {small} and N = {large:,} alternate "
-        f"over {result['rounds']} rounds; figures are medians over the rounds, *ratio* is "
-        f"the median over rounds of req/s at N = {large:,} over req/s at N = {small} in the "
-        f"same round. Target for get and list: ratio >= {GROWTH_TARGET:.2f}. PostgreSQL is "
-        "refilled and VACUUM ANALYZE'd before every server start.",
+        f"over {result['rounds']} rounds (A B A B ...); figures are medians over the rounds. "
+        f"*CPU* is the user + system time per answered request of the twin process plus, "
+        f"for PostgreSQL, of the database backend serving it. The *ratios* are medians over "
+        f"rounds of N = {large:,} against N = {small} in the same round. Target for get and "
+        f"list: req/s ratio >= {GROWTH_TARGET:.2f}; the CPU ratio (<= {cpu_limit:.2f} for "
+        "the same 20%) is the reading that other work on the machine disturbs least. "
+        "PostgreSQL is refilled and VACUUM ANALYZE'd before every server start.",
         "",
-        f"| store | request | N = {small} req/s | p50 | p99 | N = {large:,} req/s | p50 | p99 "
-        "| ratio | target |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"| store | request | N = {small}: req/s | p50 | p99 | CPU | N = {large:,}: req/s "
+        "| p50 | p99 | CPU | req/s ratio | CPU ratio | target (req/s, CPU) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     cases = {(c["backend"], c["endpoint"], c["n"]): c for c in result["cases"]}
     for backend, ratios in result["ratios"].items():
         for endpoint, ratio in ratios.items():
             a, b = cases[(backend, endpoint, small)], cases[(backend, endpoint, large)]
-            target = _verdict(ratio >= GROWTH_TARGET) if endpoint != "deep" else "none"
-            lines.append(
-                f"| {backend} | {endpoint} | {a['median_rps']:,.0f} | "
-                f"{a['median_p50_ms']:.1f} ms | {a['median_p99_ms']:.1f} ms | "
-                f"{b['median_rps']:,.0f} | {b['median_p50_ms']:.1f} ms | "
-                f"{b['median_p99_ms']:.1f} ms | {ratio:.2f} | {target} |"
+            cpu_ratio = result["cpu_ratios"][backend][endpoint]
+            target = (
+                f"{_verdict(ratio >= GROWTH_TARGET)}, {_verdict(cpu_ratio <= cpu_limit)}"
+                if endpoint != "deep"
+                else "none"
             )
-    lines += ["", "Per round (req/s, N = small / N = large):", ""]
-    per_round: dict[tuple[str, str], list[str]] = {}
-    rounds: dict[tuple[str, str, int], dict[int, float]] = {}
+            cells = [backend, endpoint]
+            for case in (a, b):
+                cells += [
+                    f"{case['median_rps']:,.0f}",
+                    f"{case['median_p50_ms']:.1f} ms",
+                    f"{case['median_p99_ms']:.1f} ms",
+                    f"{case['median_cpu_us']:,.0f} us",
+                ]
+            cells += [f"{ratio:.2f}", f"{cpu_ratio:.2f}", target]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Per round, N = {small} / N = {large:,}: req/s, and CPU per request in us "
+        "(twin + database):",
+        "",
+    ]
+    rounds: dict[tuple[str, str], dict[int, dict[int, dict[str, Any]]]] = {}
     for m in result["measurements"]:
-        rounds.setdefault((m["backend"], m["endpoint"], m["round"]), {})[m["n"]] = m[
-            "requests_per_s"
-        ]
-    for (backend, endpoint, _), by_n in sorted(rounds.items()):
-        per_round.setdefault((backend, endpoint), []).append(
-            f"{by_n.get(small, 0):,.0f} / {by_n.get(large, 0):,.0f}"
-        )
-    for (backend, endpoint), cells in per_round.items():
+        rounds.setdefault((m["backend"], m["endpoint"]), {}).setdefault(m["round"], {})[m["n"]] = m
+    for (backend, endpoint), by_round in rounds.items():
+        cells = []
+        for _, by_n in sorted(by_round.items()):
+            a, b = by_n.get(small), by_n.get(large)
+            if a is None or b is None:
+                continue
+            cells.append(
+                f"{a['requests_per_s']:,.0f} / {b['requests_per_s']:,.0f} req/s, "
+                f"{a['twin_cpu_us'] + a['db_cpu_us']:,.0f} / "
+                f"{b['twin_cpu_us'] + b['db_cpu_us']:,.0f} us"
+            )
         lines.append(f"- {backend} {endpoint}: {'; '.join(cells)}")
     fills = result["populate_s"]
     peaks = result["server_peak_rss_mb"]
     lines += [
         "",
-        "| store | fill N = " + f"{large:,} | server peak RSS N = {small} | N = {large:,} |",
+        f"| store | filling N = {large:,} through the store API | twin peak RSS, N = {small} "
+        f"| N = {large:,} |",
+        "|---|---:|---:|---:|",
     ]
-    lines.append("|---|---:|---:|---:|")
     for backend in fills:
         lines.append(
             f"| {backend} | {fills[backend].get(str(large), 0):.1f} s | "
             f"{peaks.get(backend, {}).get(str(small), 0):.0f} MB | "
             f"{peaks.get(backend, {}).get(str(large), 0):.0f} MB |"
         )
-    lines += ["", *(f"Note: {note}" for note in result.get("notes", []))]
+    if result.get("notes"):
+        lines += ["", *(f"Note: {note}" for note in result["notes"])]
     return lines
 
 
@@ -364,6 +390,24 @@ STEPS: dict[str, Callable[[argparse.Namespace], Any]] = {
 }
 
 
+def load_raw() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The environment and step results a previous run kept under RAW."""
+    if not (RAW / "environment.json").is_file():
+        raise SystemExit(f"nothing to render: {RAW / 'environment.json'} is missing")
+    env = json.loads((RAW / "environment.json").read_text())
+    steps: dict[str, Any] = {}
+    startup_results = {
+        stem: json.loads((RAW / f"{stem}.json").read_text())
+        for stem, _, _ in STARTUP_CASES
+        if (RAW / f"{stem}.json").is_file()
+    }
+    if startup_results:
+        steps["startup"] = startup_results
+    if (RAW / "state_growth.json").is_file():
+        steps["state_growth"] = json.loads((RAW / "state_growth.json").read_text())
+    return env, steps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(STEPS), help="comma-separated steps")
@@ -371,7 +415,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="A/B rounds of state growth")
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk measurement")
     parser.add_argument("--dsn", default=DEFAULT_DSN, help="PostgreSQL for state growth")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="measure nothing: rebuild RESULTS.md from what bench/raw/ holds",
+    )
     args = parser.parse_args()
+    if args.render_only:
+        RESULTS.write_text(render(*load_raw()))
+        print(f"wrote {RESULTS.relative_to(ROOT)} from {RAW.relative_to(ROOT)}/")
+        return
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(chosen) - set(STEPS)
     if unknown:

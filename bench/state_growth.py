@@ -20,10 +20,14 @@ N = 100 and N = 100,000 alternate (A B A B ...) for ``--rounds`` rounds so that 
 a busy machine hits both alike. SQLite keeps one file per N (in bench/.cache/); the
 PostgreSQL twin has one namespace, so it is cleared and refilled before every server
 start, then VACUUM ANALYZE'd so both sizes are measured in a steady state. The
-PostgreSQL state of the twin is reset at the end.
+PostgreSQL state of the twin is reset at the end (`apitwin reset digitalocean --store
+DSN`): point --dsn only at a database whose DigitalOcean twin state may be lost.
 
 Target: at N = 100,000 each of get and list keeps at least 80% of its N = 100
-throughput.
+throughput. Because req/s on a shared machine also measures everything else running,
+each measurement also records the CPU time the twin (and, for PostgreSQL, its database
+backend) spent per answered request; its N = 100,000 / N = 100 ratio shows growth in
+the work itself.
 """
 
 from __future__ import annotations
@@ -94,6 +98,11 @@ class Measurement:
     requests: int
     non_2xx: int
     socket_errors: str
+    # CPU (user + system) per answered request: of the twin's process, and of the
+    # PostgreSQL backends serving its connection. Unlike req/s this barely moves when
+    # other work competes for the CPUs.
+    twin_cpu_us: float = 0.0
+    db_cpu_us: float = 0.0
 
 
 @dataclass
@@ -104,6 +113,7 @@ class Case:
     median_rps: float
     median_p50_ms: float
     median_p99_ms: float
+    median_cpu_us: float  # twin + database CPU per request
 
 
 @dataclass
@@ -117,6 +127,8 @@ class Result:
     cases: list[Case] = field(default_factory=list)
     # backend -> endpoint -> median over rounds of rps(N large) / rps(N small), same round
     ratios: dict[str, dict[str, float]] = field(default_factory=dict)
+    # backend -> endpoint -> median over rounds of CPU per request, N large / N small
+    cpu_ratios: dict[str, dict[str, float]] = field(default_factory=dict)
     populate_s: dict[str, dict[str, float]] = field(default_factory=dict)
     server_peak_rss_mb: dict[str, dict[str, float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -140,6 +152,27 @@ def http_get(url: str, timeout: float = 10.0) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _with_application_name(dsn: str, name: str) -> str:
+    """The DSN naming its connections, so that their server processes can be found."""
+    return f"{dsn}{'&' if '?' in dsn else '?'}application_name={name}"
+
+
+def postgres_backends(dsn: str, application_name: str) -> list[int]:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (application_name,)
+        ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
 def rss_peak_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -148,21 +181,11 @@ def rss_peak_mb(pid: int) -> float:
 
 
 @contextmanager
-def serving(store: str, port: int, data_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`apitwin serve digitalocean` on ``port`` until the block ends."""
-    command = [
-        sys.executable,
-        "-m",
-        "apitwin",
-        "serve",
-        TWIN,
-        "--store",
-        store,
-        "--data-dir",
-        str(data_dir),
-        "--port",
-        str(port),
-    ]
+def serving(store: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """`apitwin serve digitalocean --store STORE` on ``port`` until the block ends (the
+    stores used here, memory, a named SQLite file or a DSN, need no --data-dir)."""
+    command = [sys.executable, "-m", "apitwin", "serve", TWIN, "--store", store]
+    command += ["--port", str(port)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + SERVER_START_S
@@ -197,7 +220,7 @@ def sample_droplet() -> dict[str, Any]:
     """One droplet as the twin itself serves it (its seed item, from the document's
     example), fetched from a short-lived in-memory twin."""
     port = free_port()
-    with serving("memory", port, CACHE / "unused"):
+    with serving("memory", port):
         status, body = http_get(f"http://127.0.0.1:{port}/v2/droplets?per_page=1")
     if status != 200:
         raise RuntimeError(f"GET /v2/droplets answered {status}: {body[:200]!r}")
@@ -212,8 +235,13 @@ def sample_droplet() -> dict[str, Any]:
 
 def populate(store_spec: str, data_dir: Path, n: int, droplet: dict[str, Any]) -> float:
     """Empty the twin's state and store droplets 1..n; seconds taken."""
+    from apitwin.state import semantics
     from apitwin.state.stores import open_store
 
+    # The twin seeds a family on first use unless its state says the family was seeded:
+    # a row of the bookkeeping family where the twin keeps one, else a store meta marker.
+    meta_family: str | None = getattr(semantics, "META_FAMILY", None)
+    marker = f"seeded:{FAMILY}"
     started = time.perf_counter()
     store = open_store(store_spec, data_dir)
     try:
@@ -225,7 +253,11 @@ def populate(store_spec: str, data_dir: Path, n: int, droplet: dict[str, Any]) -
                     body["id"] = ident
                     body["name"] = f"droplet-{ident}.example.com"
                     tx.put(FAMILY, str(ident), body)
-        store.set_meta(TWIN, f"seeded:{FAMILY}", "0")
+        if meta_family is not None:
+            with store.transaction(TWIN) as tx:
+                tx.put(meta_family, marker, {"seed": 0})
+        else:
+            store.set_meta(TWIN, marker, "0")
     finally:
         store.close()
     return time.perf_counter() - started
@@ -249,7 +281,10 @@ def check_twin(port: int, n: int) -> None:
     page = json.loads(body)
     total = page.get("meta", {}).get("total")
     if status != 200 or total != n or len(page.get("droplets", ())) != min(20, n):
-        raise RuntimeError(f"list answered {status}, total {total}, expected {n}")
+        raise RuntimeError(
+            f"list answered {status} with total {total}, expected {n}: did the twin seed "
+            "the collection anyway (see populate)?"
+        )
 
 
 # -- wrk -------------------------------------------------------------------------------------
@@ -344,22 +379,36 @@ def run_backend(
                 fills[str(n)] = max(fills.get(str(n), 0.0), seconds)
                 print(f"{backend}: stored {n} droplets in {seconds:.1f} s", flush=True)
             port = free_port()
-            with serving(store_spec[n], port, data_dir) as process:
+            spec, db_pids = store_spec[n], []
+            if backend == "postgres":
+                label = f"apitwin-bench-{os.getpid()}"
+                spec = _with_application_name(spec, label)
+            with serving(spec, port) as process:
                 check_twin(port, n)
+                if backend == "postgres":
+                    db_pids = postgres_backends(store_spec[n], label)
                 for endpoint, (url, script) in _targets(port, n).items():
                     wrk(url, WARMUP_S, LOAD[endpoint], script)
+                    twin_before = cpu_seconds(process.pid)
+                    db_before = sum(cpu_seconds(pid) for pid in db_pids)
                     output = wrk(url, args.duration, LOAD[endpoint], script)
+                    twin_cpu = cpu_seconds(process.pid) - twin_before
+                    db_cpu = sum(cpu_seconds(pid) for pid in db_pids) - db_before
                     if raw is not None:
                         name = f"state_growth-{backend}-n{n}-{endpoint}-r{round_no}.txt"
                         (raw / name).write_text(output)
                     figures = parse_wrk(output)
                     m = Measurement(backend, n, endpoint, round_no, LOAD[endpoint][1], **figures)
+                    answered = max(1, m.requests)
+                    m.twin_cpu_us = twin_cpu / answered * 1e6
+                    m.db_cpu_us = db_cpu / answered * 1e6
                     result.measurements.append(m)
                     bad = f", {m.non_2xx} non-2xx" if m.non_2xx else ""
                     print(
                         f"{backend} N={n:<6} {endpoint:<4} round {round_no}: "
                         f"{m.requests_per_s:8.0f} req/s  p50 {m.p50_ms:6.2f} ms  "
-                        f"p99 {m.p99_ms:6.2f} ms{bad}",
+                        f"p99 {m.p99_ms:6.2f} ms  CPU/request {m.twin_cpu_us:5.0f} us twin "
+                        f"+ {m.db_cpu_us:4.0f} us db{bad}",
                         flush=True,
                     )
                 peaks[str(n)] = max(peaks.get(str(n), 0.0), rss_peak_mb(process.pid))
@@ -386,15 +435,25 @@ def summarize(result: Result) -> None:
                         statistics.median(m.requests_per_s for m in ms),
                         statistics.median(m.p50_ms for m in ms),
                         statistics.median(m.p99_ms for m in ms),
+                        statistics.median(m.twin_cpu_us + m.db_cpu_us for m in ms),
                     )
                 )
-            by_round: dict[int, dict[int, float]] = {}
+            by_round: dict[int, dict[int, Measurement]] = {}
             for m in result.measurements:
                 if (m.backend, m.endpoint) == (backend, endpoint):
-                    by_round.setdefault(m.round, {})[m.n] = m.requests_per_s
-            ratios = [r[large] / r[small] for r in by_round.values() if small in r and large in r]
-            if ratios:
-                result.ratios.setdefault(backend, {})[endpoint] = statistics.median(ratios)
+                    by_round.setdefault(m.round, {})[m.n] = m
+            pairs = [(r[small], r[large]) for r in by_round.values() if small in r and large in r]
+            if not pairs:
+                continue
+            result.ratios.setdefault(backend, {})[endpoint] = statistics.median(
+                b.requests_per_s / a.requests_per_s if a.requests_per_s else 0.0 for a, b in pairs
+            )
+            result.cpu_ratios.setdefault(backend, {})[endpoint] = statistics.median(
+                (b.twin_cpu_us + b.db_cpu_us) / (a.twin_cpu_us + a.db_cpu_us)
+                if a.twin_cpu_us + a.db_cpu_us
+                else 0.0
+                for a, b in pairs
+            )
     if any(m.non_2xx for m in result.measurements):
         result.notes.append("some measurements saw non-2xx answers: see the raw wrk outputs")
 
@@ -441,7 +500,8 @@ def main() -> None:
     for case in result.cases:
         print(
             f"{case.backend:<8} {case.endpoint:<4} N={case.n:<6} {case.median_rps:8.0f} req/s  "
-            f"p50 {case.median_p50_ms:6.2f} ms  p99 {case.median_p99_ms:6.2f} ms"
+            f"p50 {case.median_p50_ms:6.2f} ms  p99 {case.median_p99_ms:6.2f} ms  "
+            f"CPU/request {case.median_cpu_us:6.0f} us"
         )
     for backend, ratios in result.ratios.items():
         for endpoint, ratio in ratios.items():
@@ -450,7 +510,8 @@ def main() -> None:
                 if endpoint not in TARGETED
                 else ("  meets target" if ratio >= TARGET_RATIO else "  MISSES target")
             )
-            print(f"{backend:<8} {endpoint:<4} ratio {ratio:.2f}{verdict}")
+            cpu = result.cpu_ratios[backend][endpoint]
+            print(f"{backend:<8} {endpoint:<4} ratio {ratio:.2f}{verdict} (CPU/request x{cpu:.2f})")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(asdict(result), indent=2) + "\n")
