@@ -418,12 +418,6 @@ def test_body_missing_a_required_property_names_it() -> None:
     assert "Name" in SHAPES["docker-engine"](response)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DigitalOcean answers a body that fails validation with 422 "
-    "unprocessable_entity (README shows the same); the twin answers 400 bad_request "
-    "because the operation documents neither 400 nor 422",
-)
 def test_digitalocean_invalid_body_is_422_unprocessable_entity() -> None:
     response = request(
         "digitalocean",
@@ -519,12 +513,6 @@ def test_multipart_body_is_accepted_and_validated() -> None:
     assert "type" in _discourse(missing)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="discourse.json info.description: 'The Content-Type for POST and PUT requests "
-    "can be set to application/x-www-form-urlencoded, multipart/form-data, or "
-    "application/json'; the twin answers 415 to the first two on JSON-documented bodies",
-)
 @pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
 def test_discourse_accepts_form_bodies_on_every_write(encoding: str) -> None:
     fields = {"title": "A topic title long enough", "raw": "The first post of the topic"}
@@ -656,11 +644,6 @@ def test_nookipedia_missing_api_key_is_401() -> None:
     _nookipedia(response)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nookipedia.json on Accept-Version: 'specified as required as good practice, "
-    "but it is not actually enforced by the API'; the twin answers 400 without it",
-)
 def test_nookipedia_serves_requests_without_accept_version() -> None:
     key = {"X-API-KEY": str(uuid.UUID(int=1))}
     assert request("nookipedia", "GET", "/nh/fish", headers=key).status_code == 200

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -541,7 +540,6 @@ def load_spec(path: Path) -> SpecDocument:
 
 def test_every_bundled_body_schema_compiles_and_builds() -> None:
     assert len(SPECS) == 13
-    started = time.perf_counter()
     total = 0
     for path in SPECS:
         doc = load_spec(path)
@@ -550,4 +548,3 @@ def test_every_bundled_body_schema_compiles_and_builds() -> None:
             build_validator(compiler.compile(schema, pointer, direction))
             total += 1
     assert total > 1000
-    assert time.perf_counter() - started < 10

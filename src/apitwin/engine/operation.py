@@ -4,6 +4,7 @@ validators per media type, and the plan of its success response."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import tarfile
 from dataclasses import dataclass
@@ -245,6 +246,9 @@ class CompiledOperation:
         return value
 
 
+_FORM_TYPES = (("application/x-www-form-urlencoded", "form"), ("multipart/form-data", "multipart"))
+
+
 def _declared_media_types(doc: SpecDocument, spec: ParameterSpec) -> tuple[str, ...]:
     """The media types an ``Accept`` header parameter allows (its enum), negotiated rather
     than compared as strings, so that ``Accept: */*`` is fine and an empty one is not."""
@@ -262,7 +266,8 @@ def _validation_status(operation: Operation, profile: Profile) -> int:
     for status in profile.validation_status:
         if status in documented:
             return status
-    return 400
+    # Where the document declares none, the real API's own status (DigitalOcean: 422).
+    return int(profile.extra.get("validation_fallback", 400))
 
 
 def compile_operation(
@@ -280,6 +285,10 @@ def compile_operation(
         if spec.location == "header" and spec.name.lower() == "accept":
             accept_choices = _declared_media_types(doc, spec)
             continue
+        if f"{spec.location}:{spec.name}" in profile.extra.get("not_enforced", ()):
+            # Declared required, but the real service does not insist (Nookipedia's
+            # Accept-Version): checked when present, not demanded.
+            spec = dataclasses.replace(spec, required=False)
         decoder = compile_parameter(doc, spec)
         validator = validators.get(spec.schema, spec.pointer, "request")
         params.append(
@@ -302,6 +311,13 @@ def compile_operation(
                 else None
             )
             bodies[media_type] = _Body(media_type, kind, validator, form)
+            if kind == "json" and profile.extra.get("form_bodies"):
+                # The API takes every write as a form too (Discourse): same schema.
+                form_decoder = compile_form(doc, media.schema, media.pointer)
+                for form_type, form_kind in _FORM_TYPES:
+                    bodies.setdefault(
+                        form_type, _Body(form_type, form_kind, validator, form_decoder)
+                    )
     responder = Responder(doc, operation, validators, synthesizer)
     auth = compile_security(doc, operation.security, operation.pointer)
     if accept_choices:
