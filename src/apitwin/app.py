@@ -30,13 +30,15 @@ def create_app(
     store: Store | None = None,
     stateful: bool = True,
     empty: bool = False,
+    auth: str = "open",
 ) -> TwinApp:
     """Build the ASGI app of a bundled twin (by name) or of a document (by path).
 
     State lives in ``store`` (a fresh in-memory store by default); ``stateful=False``
-    answers every operation from the document alone.
+    answers every operation from the document alone. ``auth="strict"`` accepts only
+    credentials the twin issued (see docs/auth.md).
     """
-    options = TwinOptions(seed=seed, empty=empty)
+    options = TwinOptions(seed=seed, empty=empty, auth=auth)
     if stateful and store is None:
         store = MemoryStore()
     chosen = store if stateful else None

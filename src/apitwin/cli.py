@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -24,6 +25,9 @@ from apitwin.twins.registry import (
     generic_profile,
     spec_path,
 )
+
+if TYPE_CHECKING:
+    from apitwin.server.runner import Binding
 
 __all__ = ["main"]
 
@@ -47,8 +51,21 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port, when serving a single twin")
     serve.add_argument("--seed", type=int, default=0, help="seed of synthesized data (default 0)")
     serve.add_argument("--verbose", "-v", action="store_true", help="print spec warnings")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes serving the same ports, sharing state through the store (default 1)",
+    )
     _state_arguments(serve)
     serve.add_argument("--empty", action="store_true", help="start without seed data")
+    serve.add_argument(
+        "--auth",
+        choices=("open", "strict"),
+        default="open",
+        help="open (default): any well-formed credential; strict: only credentials the twin "
+        "issued (POST /__apitwin__/credentials, the OAuth endpoints)",
+    )
     serve.add_argument(
         "--stateless",
         action="store_true",
@@ -138,11 +155,12 @@ def _client_hint(profile: Profile, url: str, host: str, port: int) -> str:
 def _serve(args: argparse.Namespace) -> int:
     from apitwin.engine.audit import audit_examples
     from apitwin.engine.twin import TwinOptions, build_twin
-    from apitwin.server.runner import BindError, Binding, bind, serve_forever
+    from apitwin.server.runner import BindError, bind, serve_forever, serve_workers
     from apitwin.spec.document import SpecError
 
-    options = TwinOptions(seed=args.seed, empty=args.empty)
+    options = TwinOptions(seed=args.seed, empty=args.empty, auth=args.auth)
     targets = _resolve_targets(args.targets, args.port)
+    _check_workers(args)
     store = None if args.stateless else _open_store(args)
     bindings: list[Binding] = []
     try:
@@ -155,10 +173,11 @@ def _serve(args: argparse.Namespace) -> int:
                 audit_examples(twin)
                 for warning in twin.doc.warnings:
                     print(f"warning: {warning}", file=sys.stderr)
-            bindings.append(bind(twin, args.host, profile.port))
+            bindings.append(bind(twin, args.host, profile.port, args.workers))
     except BindError as exc:
         for binding in bindings:
-            binding.sock.close()
+            for sock in (binding.sock, *binding.more_socks):
+                sock.close()
         raise UsageError(str(exc)) from None
     width = max(len(b.twin.name) for b in bindings)
     url_width = max(len(b.base_url) for b in bindings)
@@ -166,10 +185,62 @@ def _serve(args: argparse.Namespace) -> int:
     for b in bindings:
         hint = _client_hint(b.twin.profile, b.base_url, b.host, b.port)
         print(f"{b.twin.name:<{width}}  {b.base_url:<{url_width}}  {hint}")
+    _print_oauth_clients(bindings, args.auth)
     sys.stdout.flush()
+    if args.workers > 1:
+        if store is not None:
+            store.close()  # every worker opens its own: a connection must not cross a fork
+        return serve_workers(bindings, args.workers, lambda: _reopen_store(args, bindings))
     with contextlib.suppress(KeyboardInterrupt):
         serve_forever(bindings)
     return 0
+
+
+def _print_oauth_clients(bindings: Sequence[Binding], mode: str) -> None:
+    """The default OAuth client of every twin that has an authorization server: its
+    secret is random per store (per data directory), so it is printed at every start."""
+    lines = []
+    for b in bindings:
+        oauth = b.twin.auth.oauth if b.twin.auth is not None else None
+        if oauth is None:
+            continue
+        client = oauth.ensure_default_client()
+        origin = b.base_url[: len(b.base_url) - len(b.twin.base_path)]
+        token = ", ".join(origin + path for path in oauth.paths["token"])
+        lines.append(
+            f"{b.twin.name}: OAuth client_id {client['client_id']}, "
+            f"client_secret {client['client_secret']}, token endpoint {token}"
+        )
+    if lines:
+        print(f"\nauth mode: {mode}")
+        for line in lines:
+            print(line)
+
+
+def _check_workers(args: argparse.Namespace) -> None:
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    if args.workers > 1 and not args.stateless and args.store.strip().lower() == "memory":
+        raise UsageError(
+            "--workers needs a store the processes share; --store memory keeps state in "
+            "each process: use sqlite (the default), a .sqlite3 file or a postgresql:// URL"
+        )
+
+
+def _reopen_store(args: argparse.Namespace, bindings: Sequence[Binding]) -> None:
+    """In a forked worker: a store of its own for every twin that keeps state."""
+    if args.stateless:
+        return
+    try:
+        store = _open_store(args)
+    except UsageError as exc:
+        print(f"apitwin: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    for binding in bindings:
+        if binding.twin.semantics is not None:
+            binding.twin.semantics.store = store
+            if binding.twin.auth is not None:
+                binding.twin.auth.use_store(store)
 
 
 def _reset(args: argparse.Namespace) -> int:

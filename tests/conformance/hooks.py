@@ -18,7 +18,7 @@ EMPTY_TAR = b"\0" * 1024
 
 
 @schemathesis.serializer("application/x-tar")
-def tar_archive(ctx: Any, value: Any) -> dict[str, Any]:
+def tar_archive(ctx: Any, value: Any) -> bytes:
     if isinstance(value, bytes | str):
-        return {"data": EMPTY_TAR}
-    return {"data": json.dumps(value).encode()}
+        return EMPTY_TAR
+    return json.dumps(value).encode()

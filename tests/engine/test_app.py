@@ -226,7 +226,6 @@ def test_undocumented_method_is_405_with_allow_in_the_api_error_shape(name: str)
 @pytest.mark.parametrize(
     ("name", "path"),
     [
-        ("docker-engine", "/v1.33/_ping"),
         ("dracoon", "/api/v4/auth/ping"),
         ("ebay-deal", "/buy/deal/v1/deal_item"),
         ("docker-dvp", "/api/publisher/analytics/v1/namespaces/acme"),
@@ -280,16 +279,18 @@ def test_defect_of_the_twin_is_500_in_the_api_error_shape(
 
 
 def test_base_path_is_a_whole_segment() -> None:
-    response = request("docker-engine", "GET", "/v1.330/_ping")
+    response = request("dracoon", "GET", "/apiv4/auth/ping")
     assert response.status_code == 404
-    SHAPES["docker-engine"](response)
+    SHAPES["dracoon"](response)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Docker daemon also serves unversioned paths; `docker version` pings "
-    "/_ping without a version prefix before it negotiates one",
-)
+def test_docker_version_prefix_is_a_whole_segment() -> None:
+    # /v1.330 is version 1.330, not /v1.33 followed by "0/_ping": the daemon refuses it
+    response = request("docker-engine", "GET", "/v1.330/_ping")
+    assert response.status_code == 400
+    assert "1.330 is too new" in SHAPES["docker-engine"](response)
+
+
 def test_docker_engine_answers_unversioned_ping() -> None:
     response = request("docker-engine", "GET", "/_ping")
     assert response.status_code == 200

@@ -27,6 +27,7 @@ class RequestContext:
     parts: RequestParts
     accept: str | None
     origin: str  # scheme://host[:port], for absolute links back to the twin
+    path: str = ""  # the request path as sent (base path included, still percent-encoded)
 
     @property
     def params(self) -> dict[str, Any]:

@@ -155,12 +155,11 @@ class CompiledOperation:
         self, parts: RequestParts, body: bytes, content_type: str | None
     ) -> ValidatedRequest:
         """Check parameters and body against the document; raise Rejection when invalid."""
-        if self.auth is not None and not self.auth.allows(parts):
-            raise Rejection(
-                self.auth_status,
-                f"authentication required: {self.auth.describe}",
-                [("www-authenticate", "Bearer")],
-            )
+        if self.auth is not None:
+            failure = self.auth.check(parts)
+            if failure is not None:
+                status = self.auth_status if failure.status == 401 else failure.status
+                raise Rejection(status, failure.message, failure.headers)
         values: dict[str, Any] = {}
         status = self.validation_status
         choices = self.responder.accept_choices

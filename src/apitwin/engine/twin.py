@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from apitwin.conventions.auth import TwinAuth
 from apitwin.conventions.errors import ErrorFormatter
 from apitwin.engine.operation import CompiledOperation, ValidatorCache, compile_operation
 from apitwin.schema.convert import SchemaCompiler
@@ -17,6 +18,7 @@ from apitwin.spec.loader import load_document
 from apitwin.spec.operations import Operation, read_operations
 from apitwin.spec.router import Router
 from apitwin.state.inference import Family, OverrideError, infer_families
+from apitwin.state.memory import MemoryStore
 from apitwin.state.semantics import ResourceSemantics
 from apitwin.state.store import Store
 from apitwin.twins.registry import Profile
@@ -33,6 +35,7 @@ class TwinOptions:
     seed: int = 0
     max_body_bytes: int = 16 * 1024 * 1024
     empty: bool = False  # start without seed data
+    auth: str = "open"  # open: any well-formed credential; strict: only issued ones
 
 
 def base_path_of(doc: SpecDocument) -> str:
@@ -66,10 +69,20 @@ class Twin:
     families: list[Family] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
     semantics: ResourceSemantics | None = None
+    auth: TwinAuth | None = None
 
     @property
     def name(self) -> str:
         return self.profile.name
+
+    def is_api_path(self, path: str) -> bool:
+        """Whether the document routes ``path`` (as sent, base path included)."""
+        base = self.base_path
+        if base:
+            if not (path == base or path.startswith(base + "/")):
+                return False
+            path = path[len(base) :] or "/"
+        return self.router.match("GET", path) is not None
 
 
 def build_twin(
@@ -111,6 +124,16 @@ def build_twin(
         for item in compiled:
             item.handler = semantics.handlers.get(item.operation_id)
         twin.semantics = semantics
+    # Credentials and the clock live in the twin's store; a stateless twin keeps its own.
+    twin.auth = TwinAuth(
+        doc,
+        profile.name,
+        store or MemoryStore(),
+        options.auth,
+        profile.extra.get("auth"),
+        twin.is_api_path,
+    )
+    twin.auth.bind(compiled)
     log.debug(
         "%s: %d operations compiled in %.0f ms",
         profile.name,

@@ -14,6 +14,9 @@ from typing import Any
 
 import orjson
 
+from apitwin.conventions.cors import CorsPolicy, declared_response_headers
+from apitwin.conventions.oauth import AuthRequest, Endpoint
+from apitwin.conventions.versions import VersionError, VersionPrefix
 from apitwin.engine.context import RequestContext
 from apitwin.engine.operation import CompiledOperation, Rejection
 from apitwin.engine.twin import Twin
@@ -42,6 +45,21 @@ class TwinApp:
         self._base = twin.base_path
         self._errors = twin.errors
         self._max_body = twin.options.max_body_bytes
+        # OAuth endpoints at the paths the document names, outside the API's base path.
+        self._auth_endpoints = twin.auth.endpoints if twin.auth is not None else {}
+        extra = twin.profile.extra
+        self._versions = VersionPrefix.from_profile(extra.get("versions"))
+        self._cors = CorsPolicy(
+            extra.get("cors"),
+            declared_response_headers(
+                response.headers
+                for op in twin.operations
+                for response in op.operation.responses.values()
+            ),
+        )
+        # Headers the profile fixes on every answer (Docker's Api-Version): they replace
+        # any value the document's response headers would synthesize.
+        self._fixed = [self._versions.header] if self._versions and self._versions.header else []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -53,8 +71,12 @@ class TwinApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         method: str = scope["method"]
+        endpoint = self._auth_endpoints.get(path)
+        if endpoint is not None:
+            await self._auth_endpoint(endpoint, scope, receive, send)
+            return
         if path.startswith(ADMIN_PREFIX):
-            await self._admin(path[len(ADMIN_PREFIX) :], method, send)
+            await self._admin(path[len(ADMIN_PREFIX) :], method, scope, receive, send)
             return
         try:
             status, headers, body = await self._handle(scope, receive, path, method)
@@ -64,6 +86,11 @@ class TwinApp:
         except Exception:  # a defect of the twin must still answer in the API's own shape
             log.exception("%s: internal error on %s %s", self.twin.name, method, path)
             status, headers, body = self._error(500, "internal error in the twin")
+        if self._fixed:
+            names = {name for name, _ in self._fixed}
+            headers = [h for h in headers if h[0].lower() not in names] + self._fixed
+        if self._cors.enabled:
+            headers.extend(self._cors.response(_origin_header(scope)))
         if method == "HEAD":
             headers.append((b"content-length", str(len(body)).encode()))
             body = b""
@@ -78,8 +105,14 @@ class TwinApp:
         raw_path = scope.get("raw_path")
         if raw_path:
             path = raw_path.decode("latin-1")
+        sent = path
         base = self._base
-        if base:
+        if self._versions is not None:  # /v1.N/... and unversioned paths, base path aside
+            try:
+                path = self._versions.strip(path)
+            except VersionError as refused:
+                raise Rejection(refused.status, refused.message) from None
+        elif base:
             if path == base or path.startswith(base + "/"):
                 path = path[len(base) :] or "/"
             else:
@@ -91,6 +124,10 @@ class TwinApp:
         if operation is None and method == "HEAD":
             head = self.twin.router.match("GET", path)
             operation = head.target if head else None
+        if operation is None and method == "OPTIONS":
+            request_headers = _headers(scope)
+            if self._cors.is_preflight(method, request_headers):
+                return 204, self._cors.preflight(request_headers, match.allowed), b""
         if operation is None:
             allow = ", ".join(match.allowed)
             raise Rejection(
@@ -109,7 +146,9 @@ class TwinApp:
             raise Rejection(413, f"request body larger than {self._max_body} bytes") from None
         validated = operation.validate(parts, body, headers.get("content-type"))
         if operation.handler is not None:
-            context = RequestContext(operation, validated, parts, headers.get("accept"), "")
+            context = RequestContext(
+                operation, validated, parts, headers.get("accept"), _origin(scope, headers), sent
+            )
             reply = operation.handler(context)
             return reply.status, reply.headers, reply.body
         status, response_headers, response_body = operation.responder.render(headers.get("accept"))
@@ -139,9 +178,37 @@ class TwinApp:
         body, media_type = self._errors.render(status, message)
         return status, [(b"content-type", media_type.encode("latin-1"))], body
 
-    async def _admin(self, rest: str, method: str, send: Send) -> None:
-        status, payload = admin_request(self.twin, method, rest)
+    async def _admin(
+        self, rest: str, method: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        try:
+            body = await self._read_body(receive, _headers(scope))
+        except _BodyTooLarge:
+            await _send_json(send, 413, orjson.dumps({"message": "request body too large"}))
+            return
+        status, payload = admin_request(self.twin, method, rest, body)
         await _send_json(send, status, orjson.dumps(payload))
+
+    async def _auth_endpoint(
+        self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        headers = _headers(scope)
+        try:
+            body = await self._read_body(receive, headers)
+            request = AuthRequest(
+                scope["method"], scope["path"], scope.get("query_string", b""), headers, body
+            )
+            response = endpoint(request)
+            status, out, payload = response.status, response.headers, response.body
+        except _BodyTooLarge:
+            status, out, payload = 413, [], b""
+        except Exception:  # never a traceback to the client; never the request in the log
+            log.exception("%s: internal error on an OAuth endpoint", self.twin.name)
+            status, out, payload = 500, [], b""
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out]
+        raw.append((b"content-length", str(len(payload)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": payload})
 
 
 async def _send_json(send: Send, status: int, body: bytes) -> None:
@@ -156,6 +223,22 @@ async def _send_json(send: Send, status: int, body: bytes) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _origin_header(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"origin":
+            return bytes(value)
+    return None
+
+
+def _origin(scope: Scope, headers: dict[str, str]) -> str:
+    """scheme://host[:port] as the client addressed the twin, for links back to it."""
+    host = headers.get("host")
+    if not host:
+        server = scope.get("server")
+        host = f"{server[0]}:{server[1]}" if server else "localhost"
+    return f"{scope.get('scheme', 'http')}://{host}"
 
 
 def _headers(scope: Scope) -> dict[str, str]:

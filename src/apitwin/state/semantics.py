@@ -18,6 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from apitwin.conventions.pagination import (
+    GenericPaging,
+    Links,
+    Paginator,
+    PagingError,
+    compile_paginator,
+)
 from apitwin.engine.context import Reply, RequestContext
 from apitwin.engine.operation import CompiledOperation, Rejection, ValidatorCache
 from apitwin.schema.validate import CompiledValidator
@@ -40,10 +47,6 @@ _CREATED = re.compile(r"(?i)^(created|creation|date_?created|created_?(at|on|dat
 _UPDATED = re.compile(
     r"(?i)^(updated|modified|last_?modified|updated_?(at|on|date|time)|modified_?(at|on))$"
 )
-_LIMIT_PARAMS = ("per_page", "page_size", "limit", "pageSize", "perPage", "max_results")
-_OFFSET_PARAMS = ("offset", "skip", "startIndex", "start")
-_PAGE_PARAMS = ("page",)
-_COUNT_FIELDS = ("count", "total", "total_count", "totalCount", "result_count", "total_results")
 _ID_ATTEMPTS = 16
 # Bookkeeping rows kept beside the resources (which families were seeded).
 META_FAMILY = "__apitwin__"
@@ -75,16 +78,6 @@ class FieldValidators(dict[str, "CompiledValidator | None"]):
 
 
 @dataclass
-class _Paging:
-    limit_param: str | None = None
-    default_limit: int | None = None
-    max_limit: int | None = None
-    offset_param: str | None = None
-    page_param: str | None = None
-    first_page: int = 1
-
-
-@dataclass
 class FamilyRuntime:
     """One family, compiled: what its handlers need, nothing looked up per request."""
 
@@ -99,7 +92,7 @@ class FamilyRuntime:
     server_fields: dict[str, str]  # created/updated timestamps
     bases: dict[str, Any] = field(default_factory=dict)  # role -> envelope body base
     filters: dict[str, frozenset[str]] = field(default_factory=dict)  # op id -> query fields
-    paging: _Paging = field(default_factory=_Paging)
+    paginator: Paginator = field(default_factory=lambda: GenericPaging({}))
     id_kind: str = "string"  # integer | uuid | string
     id_example: Any = None
     id_validators: tuple[CompiledValidator, ...] = ()  # the id field and the path parameter
@@ -209,7 +202,7 @@ class ResourceSemantics:
         runtime.id_validators = tuple(v for v in id_checks if v is not None)
         list_op = ops.get(family.operations.get("list", ""))
         if list_op is not None:
-            runtime.paging = self._paging(list_op)
+            runtime.paginator = self._paginator(list_op)
             fields = {
                 p.spec.name
                 for p in list_op.params
@@ -237,31 +230,24 @@ class ResourceSemantics:
         value = self.twin.synthesizer.generate(schema, envelope.schema_pointer)
         return value if isinstance(value, dict) else None
 
-    def _paging(self, op: CompiledOperation) -> _Paging:
-        paging = _Paging()
+    def _paginator(self, op: CompiledOperation) -> Paginator:
+        """The list operation's paging: the profile's style where the operation declares
+        its parameters (conventions/pagination.py), else the generic one."""
         doc = self.twin.doc
+        schemas: dict[str, dict[str, Any]] = {}
         for param in op.params:
-            if param.spec.location != "query":
+            if param.spec.location != "query" or param.spec.name in schemas:
                 continue
-            name = param.spec.name
             try:
                 schema = doc.resolve(param.spec.schema, param.spec.pointer)
             except SpecError:
                 schema = {}
-            schema = schema if isinstance(schema, dict) else {}
-            if name in _LIMIT_PARAMS and paging.limit_param is None:
-                paging.limit_param = name
-                default = schema.get("default")
-                paging.default_limit = default if isinstance(default, int) else None
-                maximum = schema.get("maximum")
-                paging.max_limit = maximum if isinstance(maximum, int) else None
-            elif name in _OFFSET_PARAMS and paging.offset_param is None:
-                paging.offset_param = name
-            elif name in _PAGE_PARAMS and paging.page_param is None:
-                paging.page_param = name
-                minimum = schema.get("minimum")
-                paging.first_page = 0 if minimum == 0 and schema.get("default") == 0 else 1
-        return paging
+            schemas[param.spec.name] = schema if isinstance(schema, dict) else {}
+        config = self.twin.profile.extra.get("pagination")
+        try:
+            return compile_paginator(config if isinstance(config, dict) else None, schemas)
+        except ValueError as exc:
+            raise SpecError(self.twin.name, "/", f"profile pagination: {exc}") from None
 
     # -- dispatch ---------------------------------------------------------------------------
 
@@ -528,18 +514,11 @@ class ResourceSemantics:
     def _list(self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime) -> Reply:
         family = runtime.family
         params = ctx.params
-        paging = runtime.paging
-        limit = params.get(paging.limit_param) if paging.limit_param else None
-        if not isinstance(limit, int) or isinstance(limit, bool):
-            limit = paging.default_limit
-        if limit is not None:
-            # Out-of-range values the document allows get the nearest sensible page.
-            limit = max(1, limit if paging.max_limit is None else min(limit, paging.max_limit))
-        offset = 0
-        if paging.offset_param and isinstance(params.get(paging.offset_param), int):
-            offset = max(0, params[paging.offset_param])
-        elif paging.page_param and isinstance(params.get(paging.page_param), int) and limit:
-            offset = max(0, params[paging.page_param] - paging.first_page) * limit
+        paginator = runtime.paginator
+        try:
+            window = paginator.window(params)
+        except PagingError as refused:
+            return self._refusal(refused)
         filters = {
             name: params[name]
             for name in runtime.filters.get(op.operation_id, ())
@@ -551,23 +530,29 @@ class ResourceSemantics:
                 family.name,
                 parent=parent if family.parent_params else "",
                 filters=filters or None,
-                offset=offset,
-                limit=limit,
+                offset=window.offset,
+                limit=window.take,
             )
         items = page.items
         if runtime.list_fields is not None:
             items = [{k: v for k, v in item.items() if k in runtime.list_fields} for item in items]
         envelope = family.list_envelope
-        if envelope is None or envelope.key is None:
-            body: Any = items
-        else:
-            base = self._base_for(runtime, "list")
-            body = (
-                {**base, envelope.key: items} if isinstance(base, dict) else {envelope.key: items}
-            )
-            _set_counts(body, page.total, offset, limit)
+        key = envelope.key if envelope is not None else None
+        base = self._base_for(runtime, "list") if key is not None else None
+        links = Links(ctx.origin, ctx.path, ctx.parts.query)
+        try:
+            body = paginator.body(base, key, items, page.total, window, links)
+        except PagingError as refused:
+            return self._refusal(refused)
         status, headers, payload = op.responder.reply_json(body)
         return Reply(status, headers, payload)
+
+    def _refusal(self, refused: PagingError) -> Reply:
+        """A refused page in the API's error shape, with the profile's code for it if any."""
+        codes = self.twin.profile.error.get("error_codes") or {}
+        code = refused.code if refused.code in codes else None
+        body, media_type = self.twin.errors.render(refused.status, refused.message, code)
+        return Reply(refused.status, [(b"content-type", media_type.encode("latin-1"))], body)
 
     def _create(self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime) -> Reply:
         body = unwrap_request(
@@ -741,20 +726,3 @@ def _singular(name: str) -> str:
     if word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word
-
-
-def _set_counts(body: dict[str, Any], total: int, offset: int, limit: int | None) -> None:
-    """Keep an envelope's own counters true to the page it carries."""
-    for name in _COUNT_FIELDS:
-        if isinstance(body.get(name), int) and not isinstance(body.get(name), bool):
-            body[name] = total
-    meta = body.get("meta")
-    if isinstance(meta, dict) and "total" in meta:
-        body["meta"] = {**meta, "total": total}
-    range_ = body.get("range")
-    if isinstance(range_, dict):
-        updated = dict(range_)
-        for name, value in (("total", total), ("offset", offset), ("limit", limit)):
-            if name in updated and value is not None:
-                updated[name] = value
-        body["range"] = updated
