@@ -57,9 +57,11 @@ def match_content_type(header: str | None, documented: list[str]) -> str | None:
 
 
 def _ranges(accept: str) -> list[str]:
-    media = []
+    """The media ranges of an Accept header, most preferred first (q=0 ones dropped)."""
+    ranges: list[tuple[float, str]] = []
     for part in accept.split(","):
         pieces = part.split(";")
+        media = pieces[0].strip().lower()
         quality = 1.0
         for param in pieces[1:]:
             key, _, value = param.strip().partition("=")
@@ -68,9 +70,10 @@ def _ranges(accept: str) -> list[str]:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        if pieces[0].strip() and quality > 0:
-            media.append(pieces[0].strip().lower())
-    return media
+        if media and quality > 0:
+            ranges.append((quality, media))
+    ranges.sort(key=lambda item: -item[0])
+    return [media for _, media in ranges]
 
 
 def acceptable(accept: str, offered: tuple[str, ...] | list[str]) -> bool:
@@ -88,22 +91,7 @@ def negotiate(accept: str | None, documented: list[str]) -> str:
         return "application/json"
     if not accept:
         return documented[0]
-    ranges: list[tuple[float, str]] = []
-    for part in accept.split(","):
-        pieces = part.split(";")
-        media = pieces[0].strip().lower()
-        quality = 1.0
-        for param in pieces[1:]:
-            key, _, value = param.strip().partition("=")
-            if key == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if media and quality > 0:
-            ranges.append((quality, media))
-    ranges.sort(key=lambda item: -item[0])
-    for _, media in ranges:
+    for media in _ranges(accept):
         for candidate in documented:
             if _covers(media, candidate) or _covers(candidate, media):
                 return candidate

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import jsonschema_rs
 
+from apitwin.schema.formats import INTEGER_RANGES
 from apitwin.spec.document import SpecDocument, SpecError, join_pointer
 
 __all__ = ["DRAFT_2020_12", "Direction", "SchemaCompiler", "compile_schema", "pattern_error"]
@@ -471,22 +472,10 @@ class SchemaCompiler:
         return isinstance(parts, list) and any(self._flagged(p, flag, depth + 1) for p in parts)
 
 
-_INTEGER_RANGES = {
-    "int8": (-(2**7), 2**7 - 1),
-    "int16": (-(2**15), 2**15 - 1),
-    "int32": (-(2**31), 2**31 - 1),
-    "int64": (-(2**63), 2**63 - 1),
-    "uint8": (0, 2**8 - 1),
-    "uint16": (0, 2**16 - 1),
-    "uint32": (0, 2**32 - 1),
-    "uint64": (0, 2**64 - 1),
-}
-
-
 def _integer_format_bounds(out: dict[str, Any]) -> None:
     """``format: int32`` on an integer means its range: a value outside it is invalid, as
     the real service's parser would refuse it."""
-    limits = _INTEGER_RANGES.get(out.get("format", ""))
+    limits = INTEGER_RANGES.get(out.get("format", ""))
     declared = out.get("type")
     types = declared if isinstance(declared, list) else [declared]
     if limits is None or "integer" not in types:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
+from apitwin.schema.formats import INTEGER_RANGES
 from apitwin.spec.document import SpecDocument, SpecError, join_pointer
 
 if TYPE_CHECKING:
@@ -45,16 +46,7 @@ HARD_DEPTH = 48
 NODE_BUDGET = 600
 
 _TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
-_INT_FORMATS: dict[str, tuple[int, int]] = {
-    "int8": (-(2**7), 2**7 - 1),
-    "int16": (-(2**15), 2**15 - 1),
-    "int32": (-(2**31), 2**31 - 1),
-    "int64": (-(2**63), 2**63 - 1),
-    "uint8": (0, 2**8 - 1),
-    "uint16": (0, 2**16 - 1),
-    "uint32": (0, 2**32 - 1),
-    "uint64": (0, 2**64 - 1),
-}
+_INT_FORMATS = INTEGER_RANGES
 _NUMERIC_FORMATS = {*_INT_FORMATS, "float", "double", "decimal"}
 _MISSING: Any = object()
 

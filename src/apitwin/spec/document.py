@@ -94,15 +94,7 @@ class SpecDocument:
 
     def resolve(self, node: Any, at: str = "") -> Any:
         """Follow ``$ref`` chains until a node that is not a bare reference."""
-        seen: set[str] = set()
-        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
-            pointer = self.ref_pointer(node["$ref"], at)
-            if pointer in seen:
-                raise SpecError(self.source, pointer, "reference cycle with no schema in it")
-            seen.add(pointer)
-            node = self.lookup(pointer)
-            at = pointer
-        return node
+        return self.resolve_with_pointer(node, at)[0]
 
     def resolve_with_pointer(self, node: Any, at: str) -> tuple[Any, str]:
         """Like :meth:`resolve`, also giving the pointer of the node finally reached."""
