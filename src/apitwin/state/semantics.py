@@ -97,6 +97,7 @@ class FamilyRuntime:
     id_example: Any = None
     id_validators: tuple[CompiledValidator, ...] = ()  # the id field and the path parameter
     id_choices: tuple[Any, ...] = ()  # the path parameter's enum, when it has one
+    template: dict[str, Any] | None = None  # the item client creates start from
     parent: FamilyRuntime | None = None
 
     # -- keys -------------------------------------------------------------------------------
@@ -399,11 +400,7 @@ class ResourceSemantics:
         if trusted and isinstance(body, dict):
             resource = copy.deepcopy(body)
         else:
-            resource = self.twin.synthesizer.generate(
-                runtime.item_schema, runtime.item_pointer, name=f"{family.name}#{serial}"
-            )
-            if not isinstance(resource, dict):
-                resource = {}
+            resource = self._fresh_item(runtime, serial, seeding)
             self._merge(runtime, resource, body)
             now = _now()
             for name in runtime.server_fields:
@@ -445,6 +442,20 @@ class ResourceSemantics:
             raise Rejection(409, f"{_singular(family.name)} {ident} already exists")
         tx.put(family.name, key, resource, parent=parent)
         return resource
+
+    def _fresh_item(self, runtime: FamilyRuntime, serial: int, seeding: bool) -> dict[str, Any]:
+        """A schema-valid item to merge a create into. Seed items are synthesized one by
+        one so that they differ; client creates copy one item synthesized per family,
+        since synthesis costs most of a create."""
+        if seeding or runtime.template is None:
+            value = self.twin.synthesizer.generate(
+                runtime.item_schema, runtime.item_pointer, name=f"{runtime.family.name}#{serial}"
+            )
+            item = value if isinstance(value, dict) else {}
+            if runtime.template is None and not seeding:
+                runtime.template = copy.deepcopy(item)
+            return item
+        return copy.deepcopy(runtime.template)
 
     def _new_id(self, runtime: FamilyRuntime, serial: int, synthesized: Any) -> Any:
         """A fresh id valid for both the item's id field and the path parameter naming it."""
