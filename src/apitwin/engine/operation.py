@@ -179,7 +179,7 @@ class CompiledOperation:
                 if param.spec.required:
                     raise Rejection(status, f"missing required {param.label} '{param.spec.name}'")
                 continue
-            if param.validator is not None:
+            if param.validator is not None and not param.validator.is_valid(value):
                 issues = param.validator.issues(value, limit=1)
                 if issues:
                     issue = issues[0]
@@ -235,7 +235,7 @@ class CompiledOperation:
             return body
         else:
             return body
-        if plan.validator is not None:
+        if plan.validator is not None and not plan.validator.is_valid(value):
             issues = plan.validator.issues(value, limit=1)
             if issues:
                 issue = issues[0]

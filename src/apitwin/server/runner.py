@@ -105,6 +105,7 @@ def _config(binding: Binding) -> uvicorn.Config:
         access_log=False,
         log_level="warning",
         server_header=False,
+        proxy_headers=False,  # a local twin sits behind no proxy: skip that middleware
         date_header=True,
     )
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from apitwin.conventions.pagination import (
     GenericPaging,
     Links,
@@ -97,7 +99,7 @@ class FamilyRuntime:
     id_example: Any = None
     id_validators: tuple[CompiledValidator, ...] = ()  # the id field and the path parameter
     id_choices: tuple[Any, ...] = ()  # the path parameter's enum, when it has one
-    template: dict[str, Any] | None = None  # the item client creates start from
+    template: bytes | None = None  # the item client creates start from, as JSON
     parent: FamilyRuntime | None = None
 
     # -- keys -------------------------------------------------------------------------------
@@ -453,9 +455,10 @@ class ResourceSemantics:
             )
             item = value if isinstance(value, dict) else {}
             if runtime.template is None and not seeding:
-                runtime.template = copy.deepcopy(item)
+                runtime.template = orjson.dumps(item)
             return item
-        return copy.deepcopy(runtime.template)
+        copied: dict[str, Any] = orjson.loads(runtime.template)  # cheaper than a deepcopy
+        return copied
 
     def _new_id(self, runtime: FamilyRuntime, serial: int, synthesized: Any) -> Any:
         """A fresh id valid for both the item's id field and the path parameter naming it."""
