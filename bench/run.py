@@ -1,7 +1,7 @@
 """Run every benchmark and write bench/RESULTS.md: `make bench`.
 
-Usage: python bench/run.py [--only startup,state_growth] [--runs 5] [--rounds 3]
-       [--duration 5] [--dsn DSN]
+Usage: python bench/run.py [--only startup,state_growth,peers,workers] [--runs 5]
+       [--rounds 3] [--duration 5] [--dsn DSN] [--render-only]
 
 Steps, in order (each a script of its own that also runs by hand):
 
@@ -10,12 +10,17 @@ Steps, in order (each a script of its own that also runs by hand):
    --store memory.
 2. bench/state_growth.py: GET by id and a list page at N = 100 and N = 100,000 stored
    droplets, SQLite and PostgreSQL, loaded with wrk.
-3. Peer comparison (Prism and others): not written yet; see ``peer_comparison``.
+3. bench/peers.py: apitwin (all 13 twins in one process) against Stoplight Prism
+   (installed into bench/.cache/ with npm when missing) and the bare ASGI ceiling
+   (bench/ceiling.py) on the same requests, taking turns round by round; peak RSS of both.
+4. bench/workers.py: `apitwin serve --workers 1` against `--workers 2` on the
+   DigitalOcean GET of step 3.
 
 Everything a step prints, and its JSON, is kept under bench/raw/ (emptied at the start of
 a run); RESULTS.md is built from those files (``--render-only`` rebuilds it without
-measuring). Needs wrk on PATH and, for the PostgreSQL
-half of step 2, a reachable server (default DSN below).
+measuring), keeping its hand-written sections (``KEPT_SECTIONS``). wrk is installed with
+apt-get when it is missing; the PostgreSQL half of step 2 needs a reachable server
+(default DSN below).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import os
 import platform
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -45,6 +51,17 @@ PACKAGES = ("apitwin", "uvicorn", "jsonschema-rs", "psycopg", "orjson", "uvloop"
 STARTUP_TARGET_S = 1.5  # all 13 twins answer within
 STARTUP_TARGET_MB = 150.0  # peak RSS of the process serving all 13
 GROWTH_TARGET = 0.8  # N = 100,000 keeps at least this share of the N = 100 throughput
+# Peer comparison targets by scenario kind: apitwin req/s over Prism's, apitwin req/s over
+# the ceiling's, apitwin's p99 in ms (None: no target).
+PEER_TARGETS: dict[str, tuple[float | None, float | None, float | None]] = {
+    "get": (10.0, 0.40, 5.0),
+    "create": (8.0, None, 10.0),
+    "reject": (None, None, None),
+}
+RSS_AFTER_LOAD_TARGET_MB = 150.0  # apitwin serving all 13, after the peer comparison
+WRK_STEPS = ("state_growth", "peers", "workers")
+# Sections of RESULTS.md written by hand (a profile, say), carried over when it is rebuilt.
+KEPT_SECTIONS = ("## Profile",)
 
 # (raw file stem, twins (empty: all bundled), store)
 STARTUP_CASES: tuple[tuple[str, tuple[str, ...], str], ...] = (
@@ -108,12 +125,50 @@ def state_growth(args: argparse.Namespace) -> dict[str, Any]:
     return run_step("state_growth", command, timeout_s=3600)
 
 
-def peer_comparison(args: argparse.Namespace) -> dict[str, Any] | None:
-    """The comparison with peers (Prism first) goes here: the same operations of the same
-    documents, served by each tool on 127.0.0.1 and loaded with the same wrk settings as
-    state_growth.py. It should return its figures as a dict, keep its raw outputs under
-    RAW, and get a section in ``render``. Until then there is nothing to run."""
-    return None
+def peer_comparison(args: argparse.Namespace) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        "bench/peers.py",
+        "--rounds",
+        str(args.rounds),
+        "--duration",
+        str(args.duration),
+        "--raw",
+        str(RAW / "wrk"),
+    ]
+    return run_step("peers", command, timeout_s=3600)
+
+
+def workers(args: argparse.Namespace) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        "bench/workers.py",
+        "--rounds",
+        str(args.rounds),
+        "--duration",
+        str(args.duration),
+        "--raw",
+        str(RAW / "wrk"),
+    ]
+    return run_step("workers", command, timeout_s=1800)
+
+
+def ensure_wrk() -> None:
+    """Install wrk with apt-get (Debian, Ubuntu) when it is not on PATH."""
+    if shutil.which("wrk") is not None:
+        return
+    apt = shutil.which("apt-get")
+    if apt is None:
+        raise SystemExit("wrk is not installed and there is no apt-get to install it with")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    print("installing wrk with apt-get", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = [*sudo, apt, "install", "-y", "--no-install-recommends", "wrk"]
+    if subprocess.run(install, env=env, timeout=600).returncode != 0:
+        subprocess.run([*sudo, apt, "update"], env=env, timeout=600, check=True)
+        subprocess.run(install, env=env, timeout=600, check=True)
+    if shutil.which("wrk") is None:
+        raise SystemExit("apt-get did not install wrk")
 
 
 # -- the machine and the software ------------------------------------------------------------
@@ -321,7 +376,259 @@ def _render_growth(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render(env: dict[str, Any], steps: dict[str, Any]) -> str:
+def _ms(value: float) -> str:
+    return f"{value:,.0f} ms" if value >= 100 else f"{value:.1f} ms"
+
+
+def _peer_verdicts(kind: str, ratio_prism: float, ratio_ceiling: float, p99: float) -> list[str]:
+    """The issue's targets for one scenario, each met or missed and by how much."""
+    want_prism, want_ceiling, want_p99 = PEER_TARGETS.get(kind, (None, None, None))
+    found = []
+    if want_prism is not None:
+        ok = ratio_prism >= want_prism
+        found.append(
+            f"x Prism >= {want_prism:.0f}: "
+            + ("meets" if ok else f"**misses** ({1 - ratio_prism / want_prism:.0%} short)")
+        )
+    if want_ceiling is not None:
+        ok = ratio_ceiling >= want_ceiling
+        found.append(
+            f"ceiling >= {want_ceiling:.0%}: "
+            + ("meets" if ok else f"**misses** ({(want_ceiling - ratio_ceiling) * 100:.0f} points)")
+        )
+    if want_p99 is not None:
+        ok = p99 < want_p99
+        found.append(
+            f"p99 < {want_p99:.0f} ms: "
+            + ("meets" if ok else f"**misses** (x{p99 / want_p99:.1f} the limit)")
+        )
+    return found or ["none"]
+
+
+def _render_peers(result: dict[str, Any]) -> list[str]:
+    scenarios = {s["name"]: s for s in result["scenarios"]}
+    summary = {(s["scenario"], s["target"]): s for s in result["summaries"]}
+    order = [name for name in scenarios if name in result["ratio_prism"]]
+    store = (
+        "the default SQLite store in a fresh temporary `--data-dir`"
+        if result["store"] == "sqlite"
+        else "`--store memory`"
+    )
+    lines = [
+        "## Peer comparison",
+        "",
+        f"bench/peers.py. *apitwin*: one `python -m apitwin serve` process serving all 13 "
+        f"bundled twins on their ports, with {store}, running through every scenario. "
+        f"*Prism*: Stoplight Prism {result['prism_version']} (Node {result['node_version']}), "
+        "`prism mock src/apitwin/twins/specs/<name>.json -p PORT -h 127.0.0.1` (its default "
+        "settings, request logging included), one process per document; Prism routes "
+        "without the document's server base path, so Docker Engine's "
+        "`/v1.33/containers/json` is `/containers/json` there. *ceiling*: bench/ceiling.py, "
+        "a bare ASGI app on the server apitwin uses (uvicorn, httptools, uvloop, the same "
+        "settings) answering a fixed body of the size and status apitwin answers the "
+        f"scenario with. wrk: {result['threads']} threads, {result['connections']} "
+        f"connections, {result['duration_s']} s per measurement after 1 s of warm-up, "
+        "`Authorization: Bearer x`, POST bodies through bench/post.lua. Within a scenario "
+        f"the three take turns (apitwin, Prism, ceiling) for {result['rounds']} rounds; "
+        "figures are medians over rounds, and the ratios medians over rounds of apitwin's "
+        "req/s over the other's in the same round.",
+        "",
+        "| scenario | apitwin req/s | p50 | p99 | Prism req/s | p50 | p99 "
+        "| ceiling req/s | p50 | p99 | apitwin / Prism | apitwin / ceiling | targets |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name in order:
+        cells = [scenarios[name]["title"]]
+        for target in ("apitwin", "prism", "ceiling"):
+            s = summary[(name, target)]
+            cells += [
+                f"{s['median_rps']:,.0f}",
+                _ms(s["median_p50_ms"]),
+                _ms(s["median_p99_ms"]),
+            ]
+        ratio_prism, ratio_ceiling = result["ratio_prism"][name], result["ratio_ceiling"][name]
+        verdicts = _peer_verdicts(
+            scenarios[name]["kind"],
+            ratio_prism,
+            ratio_ceiling,
+            summary[(name, "apitwin")]["median_p99_ms"],
+        )
+        cells += [f"x{ratio_prism:.1f}", f"{ratio_ceiling:.0%}", "; ".join(verdicts)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "What each server answered (status, body bytes), and the CPU time (user + system) "
+        "each server process spent per answered request, medians over rounds:",
+        "",
+        "| scenario | apitwin | Prism | ceiling | CPU per request: apitwin | Prism | ceiling |",
+        "|---|---|---|---|---:|---:|---:|",
+    ]
+    for name in order:
+        probes = result["probes"][name]
+        cells = [name]
+        cells += [
+            f"{probes[t]['status']} ({probes[t]['bytes']:,} B)"
+            for t in ("apitwin", "prism", "ceiling")
+        ]
+        cells += [
+            f"{summary[(name, t)]['median_cpu_us']:,.0f} us"
+            for t in ("apitwin", "prism", "ceiling")
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    unloaded = {(u["scenario"], u["target"]): u for u in result.get("unloaded", [])}
+    if unloaded:
+        lines += [
+            "",
+            "One connection at a time (wrk, 1 thread, 1 connection, once per server after "
+            "the rounds; informational): the latency of a request that never waits behind "
+            "another.",
+            "",
+            "| scenario | apitwin req/s | p50 | p99 | Prism req/s | p50 | p99 "
+            "| ceiling req/s | p50 | p99 |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name in order:
+            cells = [name]
+            for target in ("apitwin", "prism", "ceiling"):
+                u = unloaded.get((name, target))
+                cells += (
+                    [f"{u['requests_per_s']:,.0f}", _ms(u["p50_ms"]), _ms(u["p99_ms"])]
+                    if u
+                    else ["", "", ""]
+                )
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Per round, req/s of apitwin / Prism / ceiling:", ""]
+    rounds: dict[str, dict[int, dict[str, float]]] = {}
+    for m in result["measurements"]:
+        rounds.setdefault(m["scenario"], {}).setdefault(m["round"], {})[m["target"]] = m[
+            "requests_per_s"
+        ]
+    for name in order:
+        cells = [
+            " / ".join(f"{by_target.get(t, 0):,.0f}" for t in ("apitwin", "prism", "ceiling"))
+            for _, by_target in sorted(rounds.get(name, {}).items())
+        ]
+        lines.append(f"- {name}: {'; '.join(cells)}")
+    peak = result["apitwin_peak_rss_mb"]
+    lines += [
+        "",
+        "| server | serving | peak RSS (VmHWM) | target |",
+        "|---|---|---:|---|",
+        f"| apitwin | all 13 twins, after every load run above (RSS at the end: "
+        f"{result['apitwin_rss_mb']:.0f} MB) | {peak:.0f} MB | < "
+        f"{RSS_AFTER_LOAD_TARGET_MB:.0f} MB: {_verdict(peak < RSS_AFTER_LOAD_TARGET_MB)} |",
+    ]
+    for document, mb in result["prism_peak_rss_mb"].items():
+        started = result["prism_start_s"].get(document)
+        note = f", first answer {started:.1f} s after start" if started is not None else ""
+        lines.append(f"| Prism (node) | the {document} document{note} | {mb:.0f} MB | none |")
+    if result.get("notes"):
+        lines += ["", *(f"Note: {note}" for note in result["notes"])]
+    return [*lines, ""]
+
+
+def _render_workers(result: dict[str, Any]) -> list[str]:
+    first = str(result["workers"][0])
+    lines = [
+        "## Workers",
+        "",
+        "bench/workers.py: `apitwin serve digitalocean --workers N` (each worker with its "
+        "own SO_REUSEPORT socket, sharing a fresh SQLite store) on the peer comparison's "
+        f"DigitalOcean `GET /v2/droplets/{{id}}`, same wrk settings; the servers take turns "
+        f"for {result['rounds']} rounds, the ratio is the median over rounds against "
+        f"{first} worker(s) in the same round. *CPU split*: each worker's share of the "
+        "server's CPU time, medians over rounds (how evenly the kernel spread the 32 "
+        f"connections). The machine has {result['nproc']} CPUs, which wrk's "
+        f"{result['threads']} threads share.",
+        "",
+        "| workers | req/s | p50 | p99 | CPU per request | vs " + first + " | CPU split "
+        "| peak RSS per process | PSS, all processes |",
+        "|---:|---:|---:|---:|---:|---:|---|---|---:|",
+    ]
+    for n in result["workers"]:
+        key = str(n)
+        ms = [m for m in result["measurements"] if m["workers"] == n]
+        shares = [
+            statistics.median(m["cpu_shares"][i] for m in ms)
+            for i in range(len(ms[0]["cpu_shares"]))
+        ]
+        peaks = ", ".join(f"{mb:.0f}" for mb in result["peak_rss_mb"][key])
+        lines.append(
+            f"| {n} | {result['median_rps'][key]:,.0f} | {_ms(result['median_p50_ms'][key])} | "
+            f"{_ms(result['median_p99_ms'][key])} | {result['median_cpu_us'][key]:,.0f} us | "
+            f"x{result['ratio'][key]:.2f} | {' / '.join(f'{s:.0%}' for s in shares)} | "
+            f"{peaks} MB | {result['pss_mb'][key]:.0f} MB |"
+        )
+    per_round: dict[int, list[str]] = {}
+    for m in result["measurements"]:
+        per_round.setdefault(m["workers"], []).append(f"{m['requests_per_s']:,.0f}")
+    lines += [
+        "",
+        *(f"- {n} worker(s), req/s per round: {', '.join(v)}" for n, v in per_round.items()),
+    ]
+    return [*lines, ""]
+
+
+def _render_targets(steps: dict[str, Any]) -> list[str]:
+    """Every target of the performance issue in one table."""
+    rows: list[tuple[str, str, str]] = []
+    for summary in steps.get("startup", {}).values():
+        if len(summary["twins"]) > 1:
+            ready = summary["median_ready_s"]
+            verdict = _verdict(ready < STARTUP_TARGET_S)
+            if ready >= STARTUP_TARGET_S:
+                verdict += f" (x{ready / STARTUP_TARGET_S:.1f} the limit)"
+            rows.append(
+                (
+                    f"cold start, all 13 ({summary['store']}) < {STARTUP_TARGET_S} s",
+                    f"{ready:.2f} s",
+                    verdict,
+                )
+            )
+    peers = steps.get("peers")
+    if peers:
+        peak = peers["apitwin_peak_rss_mb"]
+        rows.append(
+            (
+                f"peak RSS, all 13 after the load runs < {RSS_AFTER_LOAD_TARGET_MB:.0f} MB",
+                f"{peak:.0f} MB",
+                _verdict(peak < RSS_AFTER_LOAD_TARGET_MB),
+            )
+        )
+        kinds = {s["name"]: s["kind"] for s in peers["scenarios"]}
+        p99, ceiling_p99 = (
+            {s["scenario"]: s["median_p99_ms"] for s in peers["summaries"] if s["target"] == t}
+            for t in ("apitwin", "ceiling")
+        )
+        for name in kinds:
+            if name not in peers["ratio_prism"]:
+                continue
+            ratio = peers["ratio_prism"][name]
+            want_prism, want_ceiling, want_p99 = PEER_TARGETS.get(kinds[name], (None,) * 3)
+            measured = [f"x{ratio:.1f} Prism"]
+            if want_ceiling is not None:
+                measured.append(f"{peers['ratio_ceiling'][name]:.0%} of ceiling")
+            if want_p99 is not None:
+                measured.append(f"p99 {_ms(p99[name])} (the ceiling's: {_ms(ceiling_p99[name])})")
+            if want_prism is None and want_ceiling is None and want_p99 is None:
+                continue
+            rows.append(
+                (
+                    name,
+                    ", ".join(measured),
+                    "; ".join(
+                        _peer_verdicts(kinds[name], ratio, peers["ratio_ceiling"][name], p99[name])
+                    ),
+                )
+            )
+    if not rows:
+        return []
+    lines = ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return [*lines, ""]
+
+
+def render(env: dict[str, Any], steps: dict[str, Any], kept: list[str]) -> str:
     packages = ", ".join(f"{name} {version}" for name, version in env["packages"].items())
     lines = [
         "# Benchmark results",
@@ -351,15 +658,15 @@ def render(env: dict[str, Any], steps: dict[str, Any]) -> str:
     if "state_growth" in steps:
         lines += _render_growth(steps["state_growth"])
         lines.append("")
-    lines += ["## Peer comparison", ""]
-    if steps.get("peers") is None:
-        lines.append(
-            "Not measured yet: the comparison with Prism (and other mock servers) on the "
-            "same operations and wrk settings belongs here (`peer_comparison` in "
-            "bench/run.py)."
-        )
+    if "peers" in steps:
+        lines += _render_peers(steps["peers"])
+    else:
+        lines += ["## Peer comparison", "", "Not measured in this run.", ""]
+    if "workers" in steps:
+        lines += _render_workers(steps["workers"])
+    lines += _render_targets(steps)
+    lines += kept
     lines += [
-        "",
         "## Notes",
         "",
         *(f"- {note}" for note in env.get("notes", [])),
@@ -387,6 +694,7 @@ STEPS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "startup": startup,
     "state_growth": state_growth,
     "peers": peer_comparison,
+    "workers": workers,
 }
 
 
@@ -403,16 +711,33 @@ def load_raw() -> tuple[dict[str, Any], dict[str, Any]]:
     }
     if startup_results:
         steps["startup"] = startup_results
-    if (RAW / "state_growth.json").is_file():
-        steps["state_growth"] = json.loads((RAW / "state_growth.json").read_text())
+    for name in ("state_growth", "peers", "workers"):
+        if (RAW / f"{name}.json").is_file():
+            steps[name] = json.loads((RAW / f"{name}.json").read_text())
     return env, steps
+
+
+def kept_sections(path: Path) -> list[str]:
+    """The hand-written sections (``KEPT_SECTIONS``) of an existing RESULTS.md, as lines."""
+    if not path.is_file():
+        return []
+    kept: list[str] = []
+    keeping = False
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            keeping = line.startswith(KEPT_SECTIONS)
+        if keeping:
+            kept.append(line)
+    return [*kept, ""] if kept else []
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(STEPS), help="comma-separated steps")
     parser.add_argument("--runs", type=int, default=5, help="runs per cold-start case")
-    parser.add_argument("--rounds", type=int, default=3, help="A/B rounds of state growth")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="A/B rounds of state growth, peers, workers"
+    )
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk measurement")
     parser.add_argument("--dsn", default=DEFAULT_DSN, help="PostgreSQL for state growth")
     parser.add_argument(
@@ -422,16 +747,17 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.render_only:
-        RESULTS.write_text(render(*load_raw()))
+        RESULTS.write_text(render(*load_raw(), kept_sections(RESULTS)))
         print(f"wrote {RESULTS.relative_to(ROOT)} from {RAW.relative_to(ROOT)}/")
         return
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(chosen) - set(STEPS)
     if unknown:
         raise SystemExit(f"unknown steps {sorted(unknown)}; known: {', '.join(STEPS)}")
-    if "state_growth" in chosen and shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     os.chdir(ROOT)
+    if set(chosen) & set(WRK_STEPS):
+        ensure_wrk()
+    kept = kept_sections(RESULTS)
     if RAW.exists():
         shutil.rmtree(RAW)
     RAW.mkdir(parents=True)
@@ -442,7 +768,7 @@ def main() -> None:
     env["load_after"] = _load()
     env["notes"] = notes(env)
     (RAW / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
-    RESULTS.write_text(render(env, steps))
+    RESULTS.write_text(render(env, steps, kept))
     print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
