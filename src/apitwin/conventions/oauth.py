@@ -447,14 +447,17 @@ class OAuthServer:
             200, [("content-type", "text/html; charset=utf-8"), *_NO_STORE], page.encode()
         )
 
+    def _post_only(self, endpoint: str) -> AuthResponse:
+        """405 with ``Allow: POST`` in the RFC 6749 error shape."""
+        response = _error(OAuthError("invalid_request", f"{endpoint} takes POST", 405), self.twin)
+        response.headers.append(("allow", "POST"))
+        return response
+
     # -- the token endpoint -------------------------------------------------------------
 
     def _token_endpoint(self, request: AuthRequest) -> AuthResponse:
         if request.method != "POST":
-            exc = OAuthError("invalid_request", "the token endpoint takes POST", 405)
-            response = _error(exc, self.twin)
-            response.headers.append(("allow", "POST"))
-            return response
+            return self._post_only("the token endpoint")
         try:
             form = _form(request)
             with self.store.transaction(self.twin) as tx:
@@ -630,10 +633,7 @@ class OAuthServer:
 
     def _revoke_endpoint(self, request: AuthRequest) -> AuthResponse:
         if request.method != "POST":
-            exc = OAuthError("invalid_request", "the revocation endpoint takes POST", 405)
-            response = _error(exc, self.twin)
-            response.headers.append(("allow", "POST"))
-            return response
+            return self._post_only("the revocation endpoint")
         try:
             form = _form(request)
             with self.store.transaction(self.twin) as tx:

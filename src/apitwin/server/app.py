@@ -60,6 +60,7 @@ class TwinApp:
         # Headers the profile fixes on every answer (Docker's Api-Version): they replace
         # any value the document's response headers would synthesize.
         self._fixed = [self._versions.header] if self._versions and self._versions.header else []
+        self._fixed_names = frozenset(name.lower() for name, _ in self._fixed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -87,8 +88,8 @@ class TwinApp:
             log.exception("%s: internal error on %s %s", self.twin.name, method, path)
             status, headers, body = self._error(500, "internal error in the twin")
         if self._fixed:
-            names = {name for name, _ in self._fixed}
-            headers = [h for h in headers if h[0].lower() not in names] + self._fixed
+            fixed = self._fixed_names
+            headers = [h for h in headers if h[0].lower() not in fixed] + self._fixed
         if self._cors.enabled:
             headers.extend(self._cors.response(_origin_header(scope)))
         if method == "HEAD":
