@@ -8,7 +8,7 @@ already validated, and answers with a :class:`Reply` or raises
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,9 +36,14 @@ class RequestContext:
 
 @dataclass
 class Reply:
+    """A handler's answer. With ``stream`` the body is sent chunk by chunk as the
+    iterator yields (Docker's event and progress streams, dweet's listen), without a
+    content-length; ``body`` is then ignored."""
+
     status: int
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: bytes = b""
+    stream: AsyncIterator[bytes] | None = None
 
 
 Handler = Callable[[RequestContext], Reply]

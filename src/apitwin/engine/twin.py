@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from apitwin.behaviours import install_behaviour
 from apitwin.conventions.auth import TwinAuth
 from apitwin.conventions.errors import ErrorFormatter
 from apitwin.engine.operation import CompiledOperation, ValidatorCache, compile_operation
@@ -134,6 +135,7 @@ def build_twin(
         twin.is_api_path,
     )
     twin.auth.bind(compiled)
+    install_behaviour(twin)
     log.debug(
         "%s: %d operations compiled in %.0f ms",
         profile.name,

@@ -9,7 +9,7 @@ socket exactly as a client does over TCP.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
@@ -79,8 +79,9 @@ class TwinApp:
         if path.startswith(ADMIN_PREFIX):
             await self._admin(path[len(ADMIN_PREFIX) :], method, scope, receive, send)
             return
+        stream: AsyncIterator[bytes] | None = None
         try:
-            status, headers, body = await self._handle(scope, receive, path, method)
+            status, headers, body, stream = await self._handle(scope, receive, path, method)
         except Rejection as rejection:
             status, headers, body = self._error(rejection.status, rejection.message)
             headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in rejection.headers)
@@ -92,17 +93,19 @@ class TwinApp:
             headers = [h for h in headers if h[0].lower() not in fixed] + self._fixed
         if self._cors.enabled:
             headers.extend(self._cors.response(_origin_header(scope)))
+        if stream is not None and method != "HEAD":
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await _send_stream(send, stream)
+            return
+        headers.append((b"content-length", str(len(body)).encode()))
         if method == "HEAD":
-            headers.append((b"content-length", str(len(body)).encode()))
             body = b""
-        else:
-            headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     async def _handle(
         self, scope: Scope, receive: Receive, path: str, method: str
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes, AsyncIterator[bytes] | None]:
         raw_path = scope.get("raw_path")
         if raw_path:
             path = raw_path.decode("latin-1")
@@ -128,7 +131,7 @@ class TwinApp:
         if operation is None and method == "OPTIONS":
             request_headers = _headers(scope)
             if self._cors.is_preflight(method, request_headers):
-                return 204, self._cors.preflight(request_headers, match.allowed), b""
+                return 204, self._cors.preflight(request_headers, match.allowed), b"", None
         if operation is None:
             allow = ", ".join(match.allowed)
             raise Rejection(
@@ -151,9 +154,9 @@ class TwinApp:
                 operation, validated, parts, headers.get("accept"), _origin(scope, headers), sent
             )
             reply = operation.handler(context)
-            return reply.status, reply.headers, reply.body
+            return reply.status, reply.headers, reply.body, reply.stream
         status, response_headers, response_body = operation.responder.render(headers.get("accept"))
-        return status, list(response_headers), response_body
+        return status, list(response_headers), response_body, None
 
     async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
         declared = headers.get("content-length")
@@ -210,6 +213,21 @@ class TwinApp:
         raw.append((b"content-length", str(len(payload)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": payload})
+
+
+async def _send_stream(send: Send, stream: AsyncIterator[bytes]) -> None:
+    """Chunks as the handler yields them; a client that goes away ends the stream."""
+    try:
+        async for chunk in stream:
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    except OSError:
+        return
+    finally:
+        closing = getattr(stream, "aclose", None)
+        if closing is not None:
+            await closing()
 
 
 async def _send_json(send: Send, status: int, body: bytes) -> None:
