@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import orjson
 
 from apitwin.behaviours import install_behaviour
 from apitwin.conventions.auth import TwinAuth
@@ -18,6 +21,7 @@ from apitwin.spec.document import SpecDocument, SpecError
 from apitwin.spec.loader import load_document
 from apitwin.spec.operations import Operation, read_operations
 from apitwin.spec.router import Router
+from apitwin.spec.supplement import apply_supplement
 from apitwin.state.inference import Family, OverrideError, infer_families
 from apitwin.state.memory import MemoryStore
 from apitwin.state.semantics import ResourceSemantics
@@ -41,7 +45,10 @@ class TwinOptions:
 
 def base_path_of(doc: SpecDocument) -> str:
     """The path part of the first server URL, variables filled with their defaults."""
-    servers = doc.raw.get("servers")
+    return _base_of_servers(doc.raw.get("servers"))
+
+
+def _base_of_servers(servers: object) -> str:
     if not isinstance(servers, list) or not servers or not isinstance(servers[0], dict):
         return ""
     url = str(servers[0].get("url", ""))
@@ -71,6 +78,10 @@ class Twin:
     unmapped: list[str] = field(default_factory=list)
     semantics: ResourceSemantics | None = None
     auth: TwinAuth | None = None
+    # Operations whose path item or operation names servers of its own (DVP's login at
+    # hub.docker.com/v2/users/login beside /api/publisher/analytics/v1): routed by their
+    # full path as well, outside the document's base path.
+    elsewhere: Router[CompiledOperation] | None = None
 
     @property
     def name(self) -> str:
@@ -84,6 +95,41 @@ class Twin:
                 return False
             path = path[len(base) :] or "/"
         return self.router.match("GET", path) is not None
+
+
+def _supplement(doc: SpecDocument, name: str) -> None:
+    """Merge the profile's supplement (spec/supplement.py) into the document."""
+    data = resources.files("apitwin.twins").joinpath("profiles", name)
+    try:
+        fragment = orjson.loads(data.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise SpecError(name, "/", f"supplement cannot be read: {exc}") from None
+    apply_supplement(doc, fragment, name)
+
+
+def _elsewhere(
+    doc: SpecDocument, compiled: list[CompiledOperation], base: str
+) -> Router[CompiledOperation] | None:
+    """A router for the operations served under another base path than the document's."""
+    router: Router[CompiledOperation] | None = None
+    paths = doc.raw.get("paths") or {}
+    for item in compiled:
+        op = item.operation
+        path_item = paths.get(op.path) if isinstance(paths, dict) else None
+        if not isinstance(path_item, dict):
+            continue
+        operation = path_item.get(op.method.lower())
+        servers = operation.get("servers") if isinstance(operation, dict) else None
+        servers = servers or path_item.get("servers")
+        if not servers:
+            continue
+        own = _base_of_servers(servers)
+        if own == base:
+            continue
+        router = router or Router()
+        full = own + op.path if op.path != "/" else own or "/"
+        router.add(op.method, full, item)
+    return router
 
 
 def build_twin(
@@ -100,6 +146,9 @@ def build_twin(
     options = options or TwinOptions()
     started = time.perf_counter()
     doc = load_document(source)
+    supplement = profile.extra.get("supplement")
+    if supplement:
+        _supplement(doc, str(supplement))
     operations: list[Operation] = read_operations(doc)
     validators = ValidatorCache(doc, SchemaCompiler(doc))
     synthesizer = Synthesizer(doc, seed=options.seed)
@@ -113,6 +162,7 @@ def build_twin(
     twin = Twin(
         profile, doc, options, base_path_of(doc), router, errors, validators, synthesizer, compiled
     )
+    twin.elsewhere = _elsewhere(doc, compiled, twin.base_path)
     try:
         twin.families, twin.unmapped = infer_families(
             doc, operations, profile.extra.get("resources")

@@ -111,22 +111,26 @@ class TwinApp:
             path = raw_path.decode("latin-1")
         sent = path
         base = self._base
+        router = self.twin.router
+        elsewhere = self.twin.elsewhere
         if self._versions is not None:  # /v1.N/... and unversioned paths, base path aside
             try:
                 path = self._versions.strip(path)
             except VersionError as refused:
                 raise Rejection(refused.status, refused.message) from None
+        elif elsewhere is not None and elsewhere.match(method, path) is not None:
+            router = elsewhere  # an operation with servers of its own (DVP's login)
         elif base:
             if path == base or path.startswith(base + "/"):
                 path = path[len(base) :] or "/"
             else:
                 raise Rejection(404, f"no route for {path}")
-        match = self.twin.router.match(method, path)
+        match = router.match(method, path)
         if match is None:
             raise Rejection(404, f"no route for {method} {scope['path']}")
         operation: CompiledOperation | None = match.target
         if operation is None and method == "HEAD":
-            head = self.twin.router.match("GET", path)
+            head = router.match("GET", path)
             operation = head.target if head else None
         if operation is None and method == "OPTIONS":
             request_headers = _headers(scope)
