@@ -317,3 +317,36 @@ def test_lists_without_a_filter_keep_every_item_in_order(stocked: Any) -> None:
     client = stocked("dracoon", "nodes", DRACOON_NODES, "id")
     body = client.get(NODES, headers=BEARER).json()
     assert _ids(body, "items", "id") == [1, 2, 3, 4, 5]
+
+
+# -- dnd5e: level=1,2 or level=1&level=2, school, challenge_rating ------------------------
+
+
+def _spell(index: str, level: int, school: str) -> dict:
+    return {
+        "index": index,
+        "name": index.title(),
+        "url": f"/api/spells/{index}",
+        "level": level,
+        "school": {"index": school.lower(), "name": school, "url": f"/api/magic-schools/{school}"},
+    }
+
+
+SPELLS = [
+    _spell("fire-bolt", 0, "Evocation"),
+    _spell("magic-missile", 1, "Evocation"),
+    _spell("shield", 1, "Abjuration"),
+    _spell("misty-step", 2, "Conjuration"),
+]
+
+
+def test_dnd5e_spells_filter_by_levels_and_school(stocked: Any) -> None:
+    client = stocked("dnd5e", "spells", SPELLS, "index")
+    listed = client.get("/api/spells", params=[("level", "1"), ("level", "2")]).json()
+    assert [r["index"] for r in listed["results"]] == ["magic-missile", "shield", "misty-step"]
+    assert listed["count"] == 3
+    assert set(listed["results"][0]) == {"index", "name", "url"}  # APIReferences
+    zero = client.get("/api/spells", params=[("level", "0"), ("level", "2")]).json()
+    assert [r["index"] for r in zero["results"]] == ["fire-bolt", "misty-step"]
+    school = client.get("/api/spells", params={"school": "evocation", "level": "1"}).json()
+    assert [r["index"] for r in school["results"]] == ["magic-missile"]

@@ -13,6 +13,7 @@ from tests.state.crud_walk import WalkResult, walk
 KNOWN = {
     ("docker-hub", "namespaces.repositories.tags"),
     ("dracoon", "system_config_oauth_clients"),
+    ("digitalnz", "records"),
 }
 
 
