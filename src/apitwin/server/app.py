@@ -8,6 +8,7 @@ socket exactly as a client does over TCP.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
@@ -95,7 +96,7 @@ class TwinApp:
             headers.extend(self._cors.response(_origin_header(scope)))
         if stream is not None and method != "HEAD":
             await send({"type": "http.response.start", "status": status, "headers": headers})
-            await _send_stream(send, stream)
+            await _send_stream(send, receive, stream)
             return
         headers.append((b"content-length", str(len(body)).encode()))
         if method == "HEAD":
@@ -219,19 +220,41 @@ class TwinApp:
         await send({"type": "http.response.body", "body": payload})
 
 
-async def _send_stream(send: Send, stream: AsyncIterator[bytes]) -> None:
-    """Chunks as the handler yields them; a client that goes away ends the stream."""
-    try:
+async def _send_stream(send: Send, receive: Receive, stream: AsyncIterator[bytes]) -> None:
+    """Chunks as the handler yields them, until the stream ends or the client goes away.
+
+    uvicorn drops writes to a closed connection without an error, so a stream that waits
+    for its next event (dweet's listen, Docker's events) would wait forever for a client
+    that left: the disconnect is watched on ``receive`` and ends the stream.
+    """
+
+    async def pump() -> None:
         async for chunk in stream:
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
-    except OSError:
-        return
+
+    sending = asyncio.ensure_future(pump())
+    watching = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait({sending, watching}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for task in (sending, watching):
+            task.cancel()
+        await asyncio.gather(sending, watching, return_exceptions=True)
         closing = getattr(stream, "aclose", None)
         if closing is not None:
             await closing()
+    if sending.done() and not sending.cancelled():
+        failure = sending.exception()
+        if failure is not None and not isinstance(failure, OSError):
+            raise failure
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Returns once the client has closed the connection."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _send_json(send: Send, status: int, body: bytes) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from apitwin.conventions.filters import ListFilter, compile_list_filter
 from apitwin.conventions.pagination import (
     GenericPaging,
     Links,
@@ -94,6 +95,7 @@ class FamilyRuntime:
     server_fields: dict[str, str]  # created/updated timestamps
     bases: dict[str, Any] = field(default_factory=dict)  # role -> envelope body base
     filters: dict[str, frozenset[str]] = field(default_factory=dict)  # op id -> query fields
+    languages: dict[str, ListFilter] = field(default_factory=dict)  # op id -> filter language
     paginator: Paginator = field(default_factory=lambda: GenericPaging({}))
     id_kind: str = "string"  # integer | uuid | string
     id_example: Any = None
@@ -211,6 +213,15 @@ class ResourceSemantics:
                 for p in list_op.params
                 if p.spec.location == "query" and p.spec.name in view.properties
             }
+            language = compile_list_filter(
+                self.twin.profile.extra.get("filters"),
+                list_op.operation_id,
+                {p.spec.name for p in list_op.params if p.spec.location == "query"},
+                set(view.properties),
+            )
+            if language is not None:  # conventions/filters.py; its parameters are its own
+                runtime.languages[list_op.operation_id] = language
+                fields -= language.params
             runtime.filters[list_op.operation_id] = frozenset(fields)
         return runtime
 
@@ -529,9 +540,11 @@ class ResourceSemantics:
         family = runtime.family
         params = ctx.params
         paginator = runtime.paginator
+        language = runtime.languages.get(op.operation_id)
         try:
             window = paginator.window(params)
-        except PagingError as refused:
+            selection = language.select(ctx.parts.query) if language is not None else None
+        except PagingError as refused:  # filter languages refuse with a PagingError too
             return self._refusal(refused)
         filters = {
             name: params[name]
@@ -540,7 +553,7 @@ class ResourceSemantics:
         }
         with self.store.transaction(self.twin.name, write=False) as tx:
             parent = self._check_parent(tx, runtime, params)
-            page = tx.list(
+            page = (selection.over(tx) if selection is not None else tx.list)(
                 family.name,
                 parent=parent if family.parent_params else "",
                 filters=filters or None,
