@@ -88,7 +88,9 @@ def read_parameter_credentials(config: dict[str, Any]) -> list[ParameterCredenti
         where = f"auth.parameters[{index}]"
         if not isinstance(entry, dict):
             raise ValueError(f"{where} must be an object")
-        location, name = _place(f"{entry.get('in')}:{entry.get('name') or ''}", where)
+        if not isinstance(entry.get("name"), str) or not entry["name"]:
+            raise ValueError(f"{where}: 'name' (the parameter's name) is required")
+        location, name = _place(f"{entry.get('in')}:{entry['name']}", where)
         style = entry.get("value", "token")
         if style not in VALUE_STYLES:
             raise ValueError(f"{where}.value must be one of {', '.join(VALUE_STYLES)}")
