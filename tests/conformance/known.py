@@ -51,13 +51,22 @@ KNOWN_NEGATIVE_FAILURES: dict[str, dict[str, str]] = {
 
 # Failures recognised by what the generator changed rather than by operation: the twin
 # follows the real service where the document asks for more than the service enforces.
-KNOWN_NEGATIVE_CAUSES: dict[str, list[tuple[str, str]]] = {
+# A marker is a text, or several texts that must all appear in the failure.
+KNOWN_NEGATIVE_CAUSES: dict[str, list[tuple[str | tuple[str, ...], str]]] = {
     "nookipedia": [
         (
             "Accept-Version)",
             "the document marks the Accept-Version header required and says in the same "
             "breath that the API does not enforce it; the twin follows the API and answers "
             "requests without it (unknown query parameters are ignored, as everywhere)",
+        ),
+    ],
+    "digitalnz": [
+        (
+            ("parameter `api_key` in query - violates `required`", "Authentication-Token:"),
+            "the generator dropped the api_key query key but sent the Authentication-Token "
+            "header that every operation declares; DigitalNZ takes the same key in either "
+            "place (its sheet: the current API uses the header), so the twin accepts it",
         ),
     ],
 }
@@ -69,6 +78,7 @@ def known_negative_reason(twin: str, operation: str, text: str) -> str | None:
     if reason is not None:
         return reason
     for marker, cause in KNOWN_NEGATIVE_CAUSES.get(twin, []):
-        if marker in text:
+        markers = (marker,) if isinstance(marker, str) else marker
+        if all(part in text for part in markers):
             return cause
     return None

@@ -622,11 +622,6 @@ def test_public_operation_needs_no_credentials() -> None:
     assert request("dracoon", "GET", "/api/v4/auth/ping").status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dracoon.json documents the header X-Sds-Auth-Token ('Authentication token') "
-    "on its operations; the twin only accepts an OAuth bearer token",
-)
 def test_dracoon_accepts_its_legacy_auth_token_header() -> None:
     response = request(
         "dracoon", "GET", "/api/v4/user/account", headers={"X-Sds-Auth-Token": "token"}
@@ -634,11 +629,6 @@ def test_dracoon_accepts_its_legacy_auth_token_header() -> None:
     assert response.status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nookipedia.json documents 401 'Failed to authenticate user from X-API-KEY'; "
-    "the twin answers 400 for a missing key",
-)
 def test_nookipedia_missing_api_key_is_401() -> None:
     response = request("nookipedia", "GET", "/nh/fish", headers={"Accept-Version": "1.6.0"})
     assert response.status_code == 401

@@ -27,9 +27,15 @@ def json_reply(
     return Reply(status, out, orjson.dumps(value))
 
 
-def reject(status: int, message: str, headers: list[tuple[str, str]] | None = None) -> Rejection:
-    """An error the engine renders in the API's own error shape; ``raise reject(...)``."""
-    return Rejection(status, message, headers or [])
+def reject(
+    status: int,
+    message: str,
+    headers: list[tuple[str, str]] | None = None,
+    code: str | None = None,
+) -> Rejection:
+    """An error the engine renders in the API's own error shape; ``raise reject(...)``.
+    ``code`` names the API's own error code (the profile's ``error.error_codes``)."""
+    return Rejection(status, message, headers or [], code)
 
 
 class Behaviour:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 
 from apitwin.conventions.clock import TwinClock
 from apitwin.conventions.credentials import CredentialError, Credentials, public_view
+from apitwin.conventions.param_credentials import new_value, read_parameter_credentials
 from apitwin.schema.params import RequestParts
 from apitwin.spec.document import SpecDocument, join_pointer
 from apitwin.state.store import Store
@@ -117,7 +119,9 @@ class Flow:
 
 @dataclass(frozen=True)
 class SchemeInfo:
-    """A security scheme as the credential machinery needs it."""
+    """A security scheme as the credential machinery needs it: one the document declares,
+    or an API key the profile names among the operations' parameters
+    (conventions/param_credentials.py)."""
 
     name: str
     kind: str  # apikey | http | oauth2 | openidconnect
@@ -125,6 +129,9 @@ class SchemeInfo:
     location: str = ""
     param: str = ""
     flows: tuple[Flow, ...] = ()
+    companions: tuple[tuple[str, str], ...] = ()  # sent beside the key (Api-Username)
+    value_style: str = "token"  # how an issued key looks (param_credentials.VALUE_STYLES)
+    from_profile: bool = False
 
     @property
     def scopes(self) -> frozenset[str]:
@@ -138,10 +145,13 @@ class SchemeInfo:
             return "http"
         return "access_token"
 
-    def usage(self, secret: str) -> dict[str, str]:
+    def usage(self, secret: str) -> dict[str, Any]:
         """How a client sends this credential: where, under which name, what value."""
         if self.kind == "apikey":
-            return {"in": self.location, "name": self.param, "value": secret}
+            usage: dict[str, Any] = {"in": self.location, "name": self.param, "value": secret}
+            if self.companions:
+                usage["with"] = [{"in": where, "name": name} for where, name in self.companions]
+            return usage
         if self.kind == "http" and self.http_scheme == "basic":
             encoded = base64.b64encode(secret.encode()).decode()
             return {"in": "header", "name": "Authorization", "value": f"Basic {encoded}"}
@@ -272,9 +282,49 @@ class Requirement:
 
 @dataclass(frozen=True)
 class AuthFailure:
+    """Why a request may not proceed. ``code`` picks the API's own error code for it
+    (Discourse's ``error_type``, DRACOON's ``errorCode``) when the profile names one."""
+
     status: int
     message: str
     headers: list[tuple[str, str]] = field(default_factory=list)
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class Refusals:
+    """How a twin words its auth refusals (profile ``auth.refusals``): per reason
+    (``missing``, ``invalid``, ``forbidden``) an error ``code`` and ``message``, and a
+    ``status`` for APIs that refuse with 403 where others say 401 (Discourse)."""
+
+    status: int | None = None
+    codes: dict[str, str] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config: Any) -> Refusals:
+        if not isinstance(config, dict):
+            return cls()
+        status = config.get("status")
+        codes: dict[str, str] = {}
+        messages: dict[str, str] = {}
+        for reason in ("missing", "invalid", "forbidden"):
+            entry = config.get(reason)
+            if isinstance(entry, dict):
+                if entry.get("code"):
+                    codes[reason] = str(entry["code"])
+                if entry.get("message"):
+                    messages[reason] = str(entry["message"])
+        return cls(int(status) if isinstance(status, int) else None, codes, messages)
+
+    def failure(
+        self, status: int, reason: str, message: str, headers: list[tuple[str, str]]
+    ) -> AuthFailure:
+        if self.status is not None and status == 401:
+            status = self.status
+        return AuthFailure(
+            status, self.messages.get(reason, message), headers, self.codes.get(reason)
+        )
 
 
 # Which refusal to report when every alternative fails: the most specific one.
@@ -291,8 +341,19 @@ class AuthCheck:
         self.needs: tuple[tuple[ScopeNeed, ...], ...] = tuple(
             tuple(ScopeNeed(req.scopes) for req in alternative) for alternative in alternatives
         )
-        self._missing = AuthFailure(
-            401, f"authentication required: {describe}", [("www-authenticate", "Bearer")]
+        self.refusals = Refusals()
+        self._missing = self._missing_failure()
+
+    def use_refusals(self, refusals: Refusals) -> None:
+        """Word refusals as the twin's profile says (set once, at start-up)."""
+        self.refusals = refusals
+        self._missing = self._missing_failure()
+
+    def _missing_failure(self) -> AuthFailure:
+        bearer = any(req.bearer for alternative in self.alternatives for req in alternative)
+        headers = [("www-authenticate", "Bearer")] if bearer else []
+        return self.refusals.failure(
+            401, "missing", f"authentication required: {self.describe}", headers
         )
 
     def allows(self, parts: RequestParts) -> bool:
@@ -331,22 +392,37 @@ class AuthCheck:
             challenge = 'Bearer error="insufficient_scope"'
             if need.scopes:
                 challenge += f', scope="{" ".join(need.scopes)}"'
-            return AuthFailure(
-                403, message, [("www-authenticate", challenge)] if req.bearer else []
+            return self.refusals.failure(
+                403, "forbidden", message, [("www-authenticate", challenge)] if req.bearer else []
             )
         if verdict is Verdict.INVALID:
             challenge = 'Bearer error="invalid_token"'
             headers = [("www-authenticate", challenge)] if req.bearer else []
-            return AuthFailure(401, "invalid, expired or revoked credential", headers)
+            return self.refusals.failure(
+                401, "invalid", "invalid, expired or revoked credential", headers
+            )
         return self._missing
 
 
 def compile_security(
-    doc: SpecDocument, security: list[dict[str, list[str]]] | None, pointer: str
+    doc: SpecDocument,
+    security: list[dict[str, list[str]]] | None,
+    pointer: str,
+    parameters: Sequence[Requirement] = (),
 ) -> AuthCheck | None:
-    """None when the operation is public; otherwise the alternatives to try."""
+    """None when the operation is public; otherwise the alternatives to try.
+
+    ``parameters`` are credentials the profile names among this operation's declared
+    parameters (conventions/param_credentials.py): the requirement of an operation that
+    declares no security, one more alternative for one that does; an operation marked
+    public (``security: []``) stays public.
+    """
     requirements = security if security is not None else doc.raw.get("security")
-    if not isinstance(requirements, list) or not requirements:
+    if not isinstance(requirements, list):
+        if not parameters:
+            return None
+        requirements = []
+    elif not requirements:
         return None
     schemes = read_schemes(doc) if _declares_schemes(doc) else {}
     alternatives: list[tuple[Requirement, ...]] = []
@@ -369,7 +445,10 @@ def compile_security(
             reqs.append(Requirement(name, extract, listed, extract in (_bearer,)))
         alternatives.append(tuple(reqs))
         names.append(" + ".join(requirement))
-    return AuthCheck(tuple(alternatives), " or ".join(names))
+    for req in parameters:
+        alternatives.append((req,))
+        names.append(req.scheme)
+    return AuthCheck(tuple(alternatives), " or ".join(dict.fromkeys(names)))
 
 
 def _declares_schemes(doc: SpecDocument) -> bool:
@@ -416,6 +495,19 @@ class TwinAuth:
         self.store = store
         self.twin = twin
         self.schemes = read_schemes(doc) if _declares_schemes(doc) else {}
+        self.parameter_credentials = read_parameter_credentials(self.config)
+        for credential in self.parameter_credentials:
+            if credential.scheme not in self.schemes:  # else: another place for that scheme
+                self.schemes[credential.scheme] = SchemeInfo(
+                    name=credential.scheme,
+                    kind="apikey",
+                    location=credential.location,
+                    param=credential.name,
+                    companions=credential.companions,
+                    value_style=credential.value_style,
+                    from_profile=True,
+                )
+        self.refusals = Refusals.from_config(self.config.get("refusals"))
         self.clock = TwinClock(store, twin)
         self.credentials = Credentials(store, twin, self.clock)
         self.scope_rule = str(self.config.get("scope_rule", "all"))
@@ -447,6 +539,7 @@ class TwinAuth:
                 tuple(_need_for(req.scopes, method, self.scope_rule) for req in alternative)
                 for alternative in check.alternatives
             )
+            check.use_refusals(self.refusals)
             if self.mode == "strict":
                 check.verifier = self.verify
 
@@ -510,8 +603,11 @@ class TwinAuth:
     def _scheme_for(self, name: Any) -> SchemeInfo:
         checkable = {n: i for n, i in self.schemes.items() if _extractor(i) is not None}
         if name is None:
-            if len(checkable) == 1:
-                return next(iter(checkable.values()))
+            # The document's only scheme; else, when it declares none, the profile's only one.
+            declared = [i for i in checkable.values() if not i.from_profile]
+            candidates = declared or list(checkable.values())
+            if len(candidates) == 1:
+                return candidates[0]
             choices = ", ".join(sorted(checkable)) or "none"
             raise CredentialError(f"'scheme' is required; this twin declares: {choices}")
         if not isinstance(name, str) or name not in checkable:
@@ -521,6 +617,8 @@ class TwinAuth:
 
     @staticmethod
     def _value_of(info: SchemeInfo, payload: dict[str, Any]) -> str | None:
+        """The secret to issue: the chosen ``value``, else one in the form the API's
+        parameter asks for (a UUID for Nookipedia), else None for a random token."""
         if info.kind == "http" and info.http_scheme == "basic":
             username, password = payload.get("username"), payload.get("password")
             if not isinstance(username, str) or not username or ":" in username:
@@ -531,6 +629,10 @@ class TwinAuth:
         value = payload.get("value")
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise CredentialError("'value' must be a non-empty string")
+        if value is None and info.value_style != "token":
+            return new_value(info.value_style)
+        if value is not None and info.value_style == "uuid" and not _is_uuid(value):
+            raise CredentialError(f"'value' must be a UUID: {info.param} takes one")
         return value
 
     def describe(self) -> dict[str, Any]:
@@ -540,6 +642,8 @@ class TwinAuth:
             "schemes": {
                 name: {
                     "type": info.kind,
+                    **({"in": info.location, "name": info.param} if info.kind == "apikey" else {}),
+                    **({"declared_by": "profile"} if info.from_profile else {}),
                     **({"scopes": sorted(info.scopes)} if info.flows else {}),
                     **(
                         {"flows": sorted({flow.grant for flow in info.flows})} if info.flows else {}
@@ -551,3 +655,11 @@ class TwinAuth:
         if self.oauth is not None:
             result["oauth"] = self.oauth.describe()
         return result
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

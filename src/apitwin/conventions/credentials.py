@@ -136,7 +136,20 @@ class Credentials:
             record = self.find(tx, secret)
         if record is None or record.get("kind") not in API_KINDS or not is_active(record, now):
             return None, now
+        if record.get("sliding"):
+            record = self._slide(secret, now) or record
         return record, now
+
+    def _slide(self, secret: str, now: float) -> dict[str, Any] | None:
+        """A sliding token's lifetime starts again at every use (DRACOON's login token:
+        "every usage resets this period to two full hours again")."""
+        with self.store.transaction(self.twin) as tx:
+            record = self.find(tx, secret, for_update=True)
+            if record is None or not is_active(record, now):
+                return None
+            record = {**record, "expires_at": now + float(record["sliding"])}
+            tx.put(CREDENTIALS_FAMILY, record["key"], record, parent="cred")
+        return record
 
     def listing(self) -> list[dict[str, Any]]:
         with self.store.transaction(self.twin, write=False) as tx:

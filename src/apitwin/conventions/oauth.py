@@ -174,6 +174,19 @@ class OAuthServer:
             if flow.grant == "authorization_code" and flow.authorize_path:
                 self.authorize_flows.setdefault(flow.authorize_path, []).append(flow)
         revoke_paths = [str(p) for p in config.get("revocation_paths", ())]
+        # Clients the real service has built in (DRACOON's dracoon_legacy_scripting, which
+        # its SDK uses by default): configuration from the profile, never stored.
+        self.builtin_clients: dict[str, dict[str, Any]] = {}
+        for entry in config.get("clients", ()):
+            record = self._client_record(
+                str(entry["client_id"]),
+                entry.get("client_secret"),
+                list(entry.get("redirect_uris", [])),
+                bool(entry.get("public", False)),
+                str(entry.get("name", entry["client_id"])),
+                entry.get("grant_types"),
+            )
+            self.builtin_clients[record["client_id"]] = record
         self.endpoints: dict[str, Endpoint] = {}
         self._canonical: dict[str, str] = {}  # "/o/token" -> "/o/token/" as documented
         self.paths: dict[str, list[str]] = {"authorize": [], "token": [], "revoke": []}
@@ -254,7 +267,7 @@ class OAuthServer:
         name = str(payload.get("name", client_id))
         record = self._client_record(client_id, secret, uris, public, name, grants)
         with self.store.transaction(self.twin) as tx:
-            if tx.get(CREDENTIALS_FAMILY, record["key"]) is not None:
+            if self._client(tx, client_id) is not None:
                 raise CredentialError(f"client {client_id!r} exists already", 409)
             tx.put(CREDENTIALS_FAMILY, record["key"], record, parent="client")
         return _client_view(record)
@@ -284,14 +297,16 @@ class OAuthServer:
         self.ensure_default_client()
         with self.store.transaction(self.twin, write=False) as tx:
             page = tx.list(CREDENTIALS_FAMILY, parent="client")
-        return [_client_view(record) for record in page.items]
+        builtin = [_client_view(record) for record in self.builtin_clients.values()]
+        return [_client_view(record) for record in page.items] + builtin
 
     def delete_client(self, client_id: str) -> bool:
         with self.store.transaction(self.twin) as tx:
             return tx.delete(CREDENTIALS_FAMILY, "client:" + client_id)
 
     def _client(self, tx: Transaction, client_id: str) -> dict[str, Any] | None:
-        return tx.get(CREDENTIALS_FAMILY, "client:" + client_id)
+        stored = tx.get(CREDENTIALS_FAMILY, "client:" + client_id)
+        return stored if stored is not None else self.builtin_clients.get(client_id)
 
     def _authenticate(self, tx: Transaction, request: AuthRequest, form: dict[str, str]) -> dict:
         """The client making a token or revocation request (RFC 6749 2.3.1): HTTP Basic
@@ -505,6 +520,7 @@ class OAuthServer:
         grant: str,
         grant_id: str | None = None,
         refresh: bool = True,
+        username: str | None = None,
     ) -> dict[str, Any]:
         now = self.clock.now_in(tx)
         grant_id = grant_id or self.credentials.new_grant_id()
@@ -514,6 +530,8 @@ class OAuthServer:
             "grant_type": grant,
             "source": "oauth",
         }
+        if username is not None:  # the resource owner, for APIs that answer "who am I"
+            common["username"] = username
         access, _ = self.credentials.issue(
             tx,
             kind="access_token",
@@ -606,6 +624,7 @@ class OAuthServer:
             scopes=scopes,
             grant=str(record.get("grant_type", "refresh_token")),
             grant_id=record.get("grant_id"),
+            username=record.get("username"),
         )
 
     def _grant_client_credentials(
@@ -627,7 +646,9 @@ class OAuthServer:
             raise OAuthError("invalid_request", "username and password are required")
         schemes, allowed = self._targets(path, "password")
         scopes = self._scopes(form.get("scope"), allowed)
-        return self._issue(tx, client, schemes=schemes, scopes=scopes, grant="password")
+        return self._issue(
+            tx, client, schemes=schemes, scopes=scopes, grant="password", username=form["username"]
+        )
 
     # -- the revocation endpoint (RFC 7009) ------------------------------------------
 

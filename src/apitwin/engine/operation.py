@@ -7,12 +7,14 @@ import contextlib
 import dataclasses
 import io
 import tarfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from apitwin.conventions.auth import AuthCheck, compile_security
+from apitwin.conventions.auth import AuthCheck, Requirement, compile_security
+from apitwin.conventions.param_credentials import ParameterCredential, parameter_extractor
 from apitwin.engine.media import acceptable, is_json, match_content_type
 from apitwin.engine.responses import Responder
 from apitwin.schema.convert import SchemaCompiler
@@ -35,11 +37,18 @@ __all__ = ["CompiledOperation", "Rejection", "ValidatedRequest", "compile_operat
 class Rejection(Exception):
     """A request the twin refuses, with the status and message the client will see."""
 
-    def __init__(self, status: int, message: str, headers: list[tuple[str, str]] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: list[tuple[str, str]] | None = None,
+        code: str | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or []
+        self.code = code  # the API's own error code, when it has one for this refusal
 
 
 @dataclass
@@ -159,7 +168,7 @@ class CompiledOperation:
             failure = self.auth.check(parts)
             if failure is not None:
                 status = self.auth_status if failure.status == 401 else failure.status
-                raise Rejection(status, failure.message, failure.headers)
+                raise Rejection(status, failure.message, failure.headers, failure.code)
         values: dict[str, Any] = {}
         status = self.validation_status
         choices = self.responder.accept_choices
@@ -277,7 +286,9 @@ def compile_operation(
     profile: Profile,
     errors: ErrorFormatter,
     options: TwinOptions,
+    credentials: Sequence[ParameterCredential] = (),
 ) -> CompiledOperation:
+    """``credentials``: API keys the profile names among parameters (pattern 4)."""
     params: list[_Param] = []
     accept_choices: tuple[str, ...] = ()
     for spec in operation.parameters:
@@ -318,7 +329,13 @@ def compile_operation(
                         form_type, _Body(form_type, form_kind, validator, form_decoder)
                     )
     responder = Responder(doc, operation, validators, synthesizer)
-    auth = compile_security(doc, operation.security, operation.pointer)
+    declared = [(param.decoder, param.validator) for param in params]
+    in_parameters = []
+    for credential in credentials:
+        extract = parameter_extractor(credential, declared)
+        if extract is not None:
+            in_parameters.append(Requirement(credential.scheme, extract, (), False))
+    auth = compile_security(doc, operation.security, operation.pointer, in_parameters)
     if accept_choices:
         responder.accept_choices = accept_choices
     return CompiledOperation(

@@ -14,6 +14,7 @@ import orjson
 from apitwin.behaviours import install_behaviour
 from apitwin.conventions.auth import TwinAuth
 from apitwin.conventions.errors import ErrorFormatter
+from apitwin.conventions.param_credentials import read_parameter_credentials
 from apitwin.engine.operation import CompiledOperation, ValidatorCache, compile_operation
 from apitwin.schema.convert import SchemaCompiler
 from apitwin.schema.synth import Synthesizer
@@ -155,8 +156,14 @@ def build_twin(
     errors = ErrorFormatter(profile.error)
     router: Router[CompiledOperation] = Router()
     compiled: list[CompiledOperation] = []
+    try:
+        credentials = read_parameter_credentials(profile.extra.get("auth") or {})
+    except ValueError as exc:
+        raise SpecError(str(source), "/", f"profile: {exc}") from None
     for operation in operations:
-        item = compile_operation(doc, operation, validators, synthesizer, profile, errors, options)
+        item = compile_operation(
+            doc, operation, validators, synthesizer, profile, errors, options, credentials
+        )
         router.add(operation.method, operation.path, item)
         compiled.append(item)
     twin = Twin(

@@ -84,7 +84,7 @@ class TwinApp:
         try:
             status, headers, body, stream = await self._handle(scope, receive, path, method)
         except Rejection as rejection:
-            status, headers, body = self._error(rejection.status, rejection.message)
+            status, headers, body = self._error(rejection.status, rejection.message, rejection.code)
             headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in rejection.headers)
         except Exception:  # a defect of the twin must still answer in the API's own shape
             log.exception("%s: internal error on %s %s", self.twin.name, method, path)
@@ -183,8 +183,10 @@ class TwinApp:
                 break
         return b"".join(chunks)
 
-    def _error(self, status: int, message: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        body, media_type = self._errors.render(status, message)
+    def _error(
+        self, status: int, message: str, code: str | None = None
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        body, media_type = self._errors.render(status, message, code)
         return status, [(b"content-type", media_type.encode("latin-1"))], body
 
     async def _admin(
