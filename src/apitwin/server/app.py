@@ -8,6 +8,8 @@ socket exactly as a client does over TCP.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
@@ -95,7 +97,7 @@ class TwinApp:
             headers.extend(self._cors.response(_origin_header(scope)))
         if stream is not None and method != "HEAD":
             await send({"type": "http.response.start", "status": status, "headers": headers})
-            await _send_stream(send, stream)
+            await _send_stream(send, stream, receive)
             return
         headers.append((b"content-length", str(len(body)).encode()))
         if method == "HEAD":
@@ -215,19 +217,45 @@ class TwinApp:
         await send({"type": "http.response.body", "body": payload})
 
 
-async def _send_stream(send: Send, stream: AsyncIterator[bytes]) -> None:
-    """Chunks as the handler yields them; a client that goes away ends the stream."""
+async def _send_stream(send: Send, stream: AsyncIterator[bytes], receive: Receive) -> None:
+    """Chunks as the handler yields them. A client that goes away ends the stream, even
+    one that is waiting for something to happen (a container's exit, the next event)."""
+    disconnected = asyncio.ensure_future(_disconnect(receive))
+    iterator = stream.__aiter__()
     try:
-        async for chunk in stream:
+        while True:
+            chunk_task = asyncio.ensure_future(iterator.__anext__())
+            done, _ = await asyncio.wait(
+                {chunk_task, disconnected}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if chunk_task not in done:
+                chunk_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await chunk_task
+                return
+            try:
+                chunk = chunk_task.result()
+            except StopAsyncIteration:
+                break
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
     except OSError:
         return
     finally:
+        disconnected.cancel()
         closing = getattr(stream, "aclose", None)
         if closing is not None:
-            await closing()
+            with contextlib.suppress(RuntimeError):
+                await closing()
+
+
+async def _disconnect(receive: Receive) -> None:
+    """Returns once the client has gone (the request body was read before)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
 
 
 async def _send_json(send: Send, status: int, body: bytes) -> None:
