@@ -24,6 +24,7 @@ from apitwin.behaviours.docker_engine.daemon import (
     Daemon,
     Session,
     as_dict,
+    body_of,
     go_time,
     public,
 )
@@ -191,7 +192,7 @@ class Containers:
     # -- create -----------------------------------------------------------------------
 
     def create(self, context: RequestContext) -> Reply:
-        body = as_dict(context.request.body)
+        body = body_of(context)
         reference = body.get("Image")
         if not isinstance(reference, str) or not reference:
             raise reject(400, "Config cannot be empty in order to create a container")
@@ -834,7 +835,7 @@ class Containers:
                 session.event("volume", "destroy", name, {"driver": "local"})
 
     def update(self, context: RequestContext) -> Reply:
-        body = as_dict(context.request.body)
+        body = body_of(context)
         with self.daemon.session() as session:
             container = session.container(context.params["id"])
             host = container["HostConfig"]

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from apitwin.behaviours.base import reject
+from apitwin.engine.context import RequestContext
 from apitwin.state.store import Store, Transaction
 
 if TYPE_CHECKING:
@@ -34,6 +37,7 @@ __all__ = [
     "Daemon",
     "Session",
     "as_dict",
+    "body_of",
     "go_time",
     "public",
 ]
@@ -70,6 +74,18 @@ def go_time(moment: float) -> str:
 def as_dict(value: Any) -> dict[str, Any]:
     """A JSON object from a request, or an empty one for anything else (open schema)."""
     return value if isinstance(value, dict) else {}
+
+
+def body_of(context: RequestContext) -> dict[str, Any]:
+    """The request's JSON object. Some operations document their body as
+    ``application/octet-stream`` (network connect), so raw bytes are read as JSON too."""
+    body = context.request.body
+    if isinstance(body, bytes | str):
+        try:
+            body = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise reject(400, "invalid JSON in the request body") from None
+    return as_dict(body)
 
 
 def public(resource: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from apitwin.behaviours.docker_engine.daemon import (
     Daemon,
     Session,
     as_dict,
+    body_of,
     go_time,
     public,
     stable_hex,
@@ -204,7 +205,7 @@ class Networks:
             return json_reply({**public(network), "Containers": _members(session, network)})
 
     def create(self, context: RequestContext) -> Reply:
-        body = as_dict(context.request.body)
+        body = body_of(context)
         name = body.get("Name")
         if not isinstance(name, str) or not name:
             raise reject(400, "network name must be a non-empty string")
@@ -281,7 +282,7 @@ class Networks:
         )
 
     def connect(self, context: RequestContext) -> Reply:
-        body = as_dict(context.request.body)
+        body = body_of(context)
         with self.daemon.session() as session:
             network = find_network(session, context.params["id"])
             container = session.container(str(body.get("Container") or ""))
@@ -317,7 +318,7 @@ class Networks:
         return Reply(200)
 
     def disconnect(self, context: RequestContext) -> Reply:
-        body = as_dict(context.request.body)
+        body = body_of(context)
         with self.daemon.session() as session:
             network = find_network(session, context.params["id"])
             container = session.container(str(body.get("Container") or ""))

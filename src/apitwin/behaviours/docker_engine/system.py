@@ -13,7 +13,7 @@ from apitwin.behaviours.docker_engine.daemon import (
     IMAGES,
     VOLUMES,
     Daemon,
-    as_dict,
+    body_of,
     go_time,
     public,
     stable_hex,
@@ -315,7 +315,7 @@ def ping(context: RequestContext) -> Reply:
 
 def auth(context: RequestContext) -> Reply:
     """Registry login check: any well-formed credentials are accepted."""
-    body = as_dict(context.request.body)
+    body = body_of(context)
     token = body.get("identitytoken") or body.get("IdentityToken")
     username, password = body.get("username"), body.get("password")
     well_formed = (

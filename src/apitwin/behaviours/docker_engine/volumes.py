@@ -12,6 +12,7 @@ from apitwin.behaviours.docker_engine.daemon import (
     Daemon,
     Session,
     as_dict,
+    body_of,
     go_time,
     public,
 )
@@ -152,7 +153,7 @@ class Volumes:
         return json_reply({"Volumes": found, "Warnings": None})
 
     def create(self, context: RequestContext) -> Reply:
-        body = as_dict(context.request.body)
+        body = body_of(context)
         name = body.get("Name")
         labels = as_dict(body.get("Labels"))
         driver = body.get("Driver") or "local"
