@@ -39,9 +39,12 @@ if TYPE_CHECKING:
 
 __all__ = ["DockerEngine", "install"]
 
-# Families inferred from the document that this behaviour keeps instead: the generic
-# seeding must not fill them with synthesized containers.
-OWNED_FAMILIES = (CONTAINERS, IMAGES, NETWORKS, VOLUMES)
+# Families inferred from the document that this behaviour serves instead: the generic
+# seeding must not fill them with synthesized containers, and the swarm's families answer
+# as a daemon outside a swarm does.
+OWNED_FAMILIES = (
+    CONTAINERS, IMAGES, NETWORKS, VOLUMES, "configs", "nodes", "secrets", "services", "tasks",
+)  # fmt: skip
 
 
 class DockerEngine(Behaviour):
