@@ -4,16 +4,24 @@ endpoints, and the twin's own edges (stateless mode, reset, seeding, recorded pu
 
 from __future__ import annotations
 
+import os
 import re
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from apitwin.behaviours.docker_catalog import recorded_pulls
 from apitwin.state.memory import MemoryStore
+from apitwin.state.sqlite import SQLiteStore
+from apitwin.state.store import Store
 from tests.twins.docker_engine.conftest import Engine
 
 ZERO = "0001-01-01T00:00:00Z"
+POSTGRES_DSN = os.environ.get("APITWIN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def message(answer: Any) -> str:
@@ -524,3 +532,58 @@ def test_ids_are_stable_for_the_same_seed() -> None:
             engine.close()
 
     assert first_id() == first_id()
+
+
+# -- durable stores ---------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def durable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+    """Opens store objects sharing one state, as two processes (or a restart) would."""
+    opened: list[Store] = []
+    if request.param == "sqlite":
+        path = tmp_path / "twins.sqlite3"
+
+        def opener() -> Store:
+            opened.append(SQLiteStore(path))
+            return opened[-1]
+
+        yield opener
+    else:
+        if POSTGRES_DSN == "skip":
+            pytest.skip("APITWIN_TEST_POSTGRES=skip")
+        from apitwin.state.postgres import PostgresStore
+
+        schema = f"apitwin_docker_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+        def opener() -> Store:
+            opened.append(PostgresStore(POSTGRES_DSN, schema=schema))
+            return opened[-1]
+
+        yield opener
+        import psycopg
+
+        with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    for store in opened:
+        store.close()
+
+
+def test_the_daemon_state_survives_a_restart(durable: Callable[[], Store]) -> None:
+    first = Engine(empty=True, store=durable())
+    try:
+        first.pull()
+        ident = first.run("durable", ["sleep", "60"], Labels={"kept": "yes"})
+        first.post("/v1.33/networks/create", json={"Name": "kept-net"})
+    finally:
+        first.close()
+    second = Engine(empty=True, store=durable())
+    try:
+        state = second.inspect("durable")
+        assert state["Id"] == ident and state["State"]["Running"] is True
+        assert state["Config"]["Labels"] == {"kept": "yes"}
+        assert second.get("/v1.33/networks/kept-net").status_code == 200
+        assert second.post(f"/v1.33/containers/{ident}/stop").status_code == 204
+        assert second.inspect(ident)["State"]["ExitCode"] == 137
+    finally:
+        second.close()
