@@ -587,3 +587,27 @@ def test_the_daemon_state_survives_a_restart(durable: Callable[[], Store]) -> No
         assert second.inspect(ident)["State"]["ExitCode"] == 137
     finally:
         second.close()
+
+
+def test_exec_create_start_inspect(engine: Engine) -> None:
+    engine.pull()
+    ident = engine.run("execd", ["sleep", "60"])
+    created = engine.post(
+        f"/v1.33/containers/{ident}/exec",
+        json={"Cmd": ["sh", "-c", "echo inside; exit 2"], "AttachStdout": True},
+    )
+    assert created.status_code == 201
+    exec_id = created.json()["Id"]
+    assert engine.get(f"/v1.33/exec/{exec_id}/json").json()["ExitCode"] is None
+    started = engine.post(f"/v1.33/exec/{exec_id}/start", json={"Detach": False, "Tty": False})
+    assert started.status_code == 200
+    assert frames(started.content) == [(1, b"inside\n")]
+    inspected = engine.get(f"/v1.33/exec/{exec_id}/json").json()
+    assert inspected["ExitCode"] == 2 and inspected["ContainerID"] == ident
+    assert engine.inspect(ident)["ExecIDs"] == [exec_id]
+    again = engine.post(f"/v1.33/exec/{exec_id}/start", json={"Detach": True})
+    assert again.status_code == 409
+    engine.post(f"/v1.33/containers/{ident}/stop")
+    stopped = engine.post(f"/v1.33/containers/{ident}/exec", json={"Cmd": ["true"]})
+    assert stopped.status_code == 409 and message(stopped) == f"Container {ident} is not running"
+    assert engine.get("/v1.33/exec/nothing/json").status_code == 404

@@ -274,3 +274,14 @@ def test_swarm_commands_answer_as_a_daemon_outside_a_swarm(docker: DockerCli) ->
     listed = docker("service", "ls", check=False)
     assert listed.returncode != 0
     assert "This node is not a swarm manager" in listed.stderr
+
+
+def test_exec_detached_runs_in_a_running_container(docker: DockerCli) -> None:
+    docker("pull", "-q", "busybox")
+    docker("run", "-d", "--name", "exec-host", "busybox", "sleep", "3600")
+    assert docker("exec", "-d", "exec-host", "touch", "/tmp/marker").returncode == 0
+    exec_ids = docker("inspect", "--format", "{{len .ExecIDs}}", "exec-host").stdout
+    assert exec_ids.strip() == "1"
+    docker("stop", "exec-host")
+    refused = docker("exec", "-d", "exec-host", "true", check=False)
+    assert refused.returncode != 0 and "is not running" in refused.stderr

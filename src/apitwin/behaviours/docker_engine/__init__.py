@@ -9,6 +9,7 @@ events all that produces. The modules here keep that state in the twin's store:
 - ``commands.py``: what a container's command does once started (output, exit, duration)
 - ``images.py``: pull (from ``docker_catalog``), list, inspect, tag, remove, search, prune
 - ``networks.py`` / ``volumes.py``: networks with their endpoints, volumes and mounts
+- ``execs.py``: exec instances (create, start, inspect)
 - ``system.py``: ping, version, info, df, events, login, the swarm refusals
 - ``filters.py`` / ``streams.py``: the JSON ``filters`` parameter; framed and NDJSON bodies
 
@@ -29,6 +30,7 @@ from apitwin.behaviours.docker_engine.daemon import (
     VOLUMES,
     Daemon,
 )
+from apitwin.behaviours.docker_engine.execs import Execs
 from apitwin.behaviours.docker_engine.images import Images
 from apitwin.behaviours.docker_engine.networks import Networks
 from apitwin.behaviours.docker_engine.system import System, version_document
@@ -64,6 +66,7 @@ class DockerEngine(Behaviour):
             containers,
             Networks(daemon),
             Volumes(daemon),
+            Execs(daemon),
             System(daemon, containers),
         ):
             self.bind_all(part.handlers())
