@@ -4,6 +4,7 @@ endpoints, and the twin's own edges (stateless mode, reset, seeding, recorded pu
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import uuid
@@ -269,7 +270,12 @@ def test_pull_streams_progress_and_records_the_pull() -> None:
     try:
         answer = engine.post(
             "/v1.33/images/create?fromImage=nginx&tag=1.27",
-            headers={"User-Agent": "docker/28.2.2 (linux)"},
+            headers={
+                "User-Agent": "docker/28.2.2 (linux)",
+                "X-Registry-Auth": base64.urlsafe_b64encode(
+                    b'{"username":"ada","password":"secret"}'
+                ).decode(),
+            },
         )
         assert answer.status_code == 200
         progress = [orjson.loads(line) for line in answer.content.splitlines() if line.strip()]
