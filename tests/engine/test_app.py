@@ -303,14 +303,15 @@ def test_docker_image_name_with_encoded_slash() -> None:
     assert "Id" in response.json()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Docker daemon routes /images/{name:.*}/json and the docker client sends "
-    "repository names unescaped (GET /images/library/ubuntu/json); the twin answers 404",
-)
 def test_docker_image_name_with_plain_slash() -> None:
+    # The daemon routes /images/{name:.*}/json and the docker client sends repository
+    # names unescaped; the profile lets the {name} of image paths span segments.
     response = request("docker-engine", "GET", "/v1.33/images/library/ubuntu/json")
     assert response.status_code == 200
+    deleted = request("docker-engine", "DELETE", "/v1.33/images/library/ubuntu:22.04")
+    assert deleted.status_code == 200
+    tagged = request("docker-engine", "POST", "/v1.33/images/my/repo/app/tag?repo=x&tag=y")
+    assert tagged.status_code == 201
 
 
 # -- validation -----------------------------------------------------------------------

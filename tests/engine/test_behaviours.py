@@ -129,3 +129,50 @@ def test_operations_without_a_behaviour_keep_the_document_answer(app: TwinApp) -
 def test_binding_an_unknown_operation_names_it(app: TwinApp) -> None:
     with pytest.raises(KeyError, match="noSuchOperation"):
         Behaviour(app.twin).bind("noSuchOperation", lambda context: Reply(200))
+
+
+def test_a_client_that_leaves_ends_a_waiting_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[bool] = []
+
+    class _Waiting(_Probe):
+        def events(self, context: RequestContext) -> Reply:
+            async def forever() -> AsyncIterator[bytes]:
+                try:
+                    yield b"first\n"
+                    await asyncio.Event().wait()  # nothing more ever happens
+                finally:
+                    closed.append(True)
+
+            return Reply(200, [], stream=forever())
+
+    module = types.ModuleType("apitwin.behaviours.probe")
+    module.install = _Waiting  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "apitwin.behaviours.probe", module)
+    path = tmp_path / "probe.json"
+    path.write_text(json.dumps(DOCUMENT))
+    profile = Profile.from_mapping(
+        {"name": "probe", "spec": str(path), "port": 0, "behaviour": "probe",
+         "error": {"template": {"message": "{message}"}}}
+    )  # fmt: skip
+    app = TwinApp(build_twin(profile, path, store=MemoryStore()))
+    sent: list[dict[str, object]] = []
+    requests = iter([{"type": "http.request", "body": b"", "more_body": False}])
+
+    async def receive() -> dict[str, object]:
+        message = next(requests, None)
+        if message is not None:
+            return message
+        while not any(m.get("body") == b"first\n" for m in sent):
+            await asyncio.sleep(0.01)
+        return {"type": "http.disconnect"}  # the client goes away after the first line
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/events", "raw_path": b"/events",
+             "query_string": b"", "headers": [], "scheme": "http", "server": ("probe", 80)}  # fmt: skip
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=10))  # type: ignore[arg-type]
+    assert closed == [True]
+    assert [m.get("body") for m in sent if m["type"] == "http.response.body"] == [b"first\n"]

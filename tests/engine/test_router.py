@@ -191,3 +191,52 @@ def test_root_path_is_a_route_of_its_own() -> None:
         "GET /namespaces/{namespace}",
         {"namespace": "acme"},
     )
+
+
+def spanning_router() -> Router[str]:
+    """Docker's image routes, with ``{name}`` allowed to span segments."""
+    router: Router[str] = Router(spanning=["/images/{name}"])
+    for method, template in [
+        ("GET", "/images/json"),
+        ("GET", "/images/{name}/json"),
+        ("POST", "/images/{name}/tag"),
+        ("DELETE", "/images/{name}"),
+        ("GET", "/containers/{id}/json"),
+    ]:
+        router.add(method, template, f"{method} {template}")
+    return router
+
+
+def test_spanning_parameter_takes_a_repository_name_with_slashes() -> None:
+    router = spanning_router()
+    assert target(router, "GET", "/images/library/ubuntu/json") == (
+        "GET /images/{name}/json",
+        {"name": "library/ubuntu"},
+    )
+    assert target(router, "POST", "/images/registry:5000/team/app:v1/tag") == (
+        "POST /images/{name}/tag",
+        {"name": "registry:5000/team/app:v1"},
+    )
+    assert target(router, "DELETE", "/images/team/app") == (
+        "DELETE /images/{name}",
+        {"name": "team/app"},
+    )
+    assert target(router, "GET", "/images/json") == ("GET /images/json", {})
+
+
+def test_spanning_parameter_prefers_the_route_with_the_method() -> None:
+    router = spanning_router()
+    # "team/json" is an image name for DELETE, though GET /images/team/json exists
+    assert target(router, "DELETE", "/images/team/json") == (
+        "DELETE /images/{name}",
+        {"name": "team/json"},
+    )
+    assert target(router, "GET", "/images/team/json") == (
+        "GET /images/{name}/json",
+        {"name": "team"},
+    )
+
+
+def test_parameters_not_declared_spanning_keep_to_one_segment() -> None:
+    router = spanning_router()
+    assert router.match("GET", "/containers/a/b/json") is None

@@ -155,6 +155,10 @@ class CompiledOperation:
         self.body_required = body_required
         self.validation_status = validation_status
         self.responder = responder
+        # Values that mean "not set" in a request object (the profile's
+        # "request_unset_values"): Go clients send null for every empty list or map and ""
+        # for every empty string, enums included; the service reads them as absent.
+        self.unset_values: tuple[Any, ...] = ()
 
     @property
     def operation_id(self) -> str:
@@ -223,6 +227,8 @@ class CompiledOperation:
                 value = orjson.loads(body)
             except orjson.JSONDecodeError as exc:
                 raise Rejection(400, f"request body is not valid JSON: {exc}") from None
+            if self.unset_values:
+                value = _without_unset(value, self.unset_values)
         elif plan.kind in ("form", "multipart") and plan.form is not None:
             try:
                 value = (
@@ -252,6 +258,19 @@ class CompiledOperation:
                     status, f"invalid request body at {issue.path}: {issue.message} ({issue.rule})"
                 )
         return value
+
+
+def _without_unset(value: Any, unset: tuple[Any, ...]) -> Any:
+    """Object members whose value means "not set" removed, at every depth."""
+    if isinstance(value, dict):
+        return {
+            k: _without_unset(v, unset)
+            for k, v in value.items()
+            if not any(v is u or (type(v) is type(u) and v == u) for u in unset)
+        }
+    if isinstance(value, list):
+        return [_without_unset(v, unset) for v in value]
+    return value
 
 
 _FORM_TYPES = (("application/x-www-form-urlencoded", "form"), ("multipart/form-data", "multipart"))
@@ -291,6 +310,8 @@ def compile_operation(
     """``credentials``: API keys the profile names among parameters (pattern 4)."""
     params: list[_Param] = []
     accept_choices: tuple[str, ...] = ()
+    # The words the service also takes for true/false in boolean query parameters.
+    booleans = profile.extra.get("query_booleans")
     for spec in operation.parameters:
         if spec.location == "header" and spec.name.lower() == "accept":
             accept_choices = _declared_media_types(doc, spec)
@@ -299,7 +320,7 @@ def compile_operation(
             # Declared required, but the real service does not insist (Nookipedia's
             # Accept-Version): checked when present, not demanded.
             spec = dataclasses.replace(spec, required=False)
-        decoder = compile_parameter(doc, spec)
+        decoder = compile_parameter(doc, spec, booleans)
         validator = validators.get(spec.schema, spec.pointer, "request")
         params.append(
             _Param(spec, decoder, validator, f"{_LOCATION_LABEL[spec.location]} parameter")
@@ -338,7 +359,7 @@ def compile_operation(
     auth = compile_security(doc, operation.security, operation.pointer, in_parameters)
     if accept_choices:
         responder.accept_choices = accept_choices
-    return CompiledOperation(
+    compiled = CompiledOperation(
         operation,
         params,
         bodies,
@@ -347,3 +368,5 @@ def compile_operation(
         responder,
         auth,
     )
+    compiled.unset_values = tuple(profile.extra.get("request_unset_values") or ())
+    return compiled

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -133,6 +134,23 @@ def _elsewhere(
     return router
 
 
+def _apply_fixes(doc: SpecDocument, fixes: list[Any], source: str) -> None:
+    """Set values at JSON pointers of the loaded document: where the document contradicts
+    what the service does and its own clients send (Docker's CLI sends
+    ``MemorySwappiness: -1``, "unset", which the document's ``minimum: 0`` refuses).
+    Each fix in the profile says why: ``{"pointer": ..., "value": ..., "why": ...}``."""
+    for fix in fixes:
+        pointer = str(fix.get("pointer", "")) if isinstance(fix, dict) else ""
+        parent_pointer, _, key = pointer.rpartition("/")
+        try:
+            parent = doc.lookup(parent_pointer) if parent_pointer else doc.raw
+        except SpecError:
+            parent = None
+        if not isinstance(parent, dict) or not key or not isinstance(fix, dict):
+            raise SpecError(source, pointer or "/", "profile document_fixes: no such place")
+        parent[key.replace("~1", "/").replace("~0", "~")] = fix.get("value")
+
+
 def build_twin(
     profile: Profile,
     source: str | Path,
@@ -150,11 +168,13 @@ def build_twin(
     supplement = profile.extra.get("supplement")
     if supplement:
         _supplement(doc, str(supplement))
+    _apply_fixes(doc, profile.extra.get("document_fixes") or [], str(source))
     operations: list[Operation] = read_operations(doc)
     validators = ValidatorCache(doc, SchemaCompiler(doc))
     synthesizer = Synthesizer(doc, seed=options.seed)
     errors = ErrorFormatter(profile.error)
-    router: Router[CompiledOperation] = Router()
+    # Parameters the service lets span "/" (Docker's image names): the profile names them.
+    router: Router[CompiledOperation] = Router(profile.extra.get("spanning_params", ()))
     compiled: list[CompiledOperation] = []
     try:
         credentials = read_parameter_credentials(profile.extra.get("auth") or {})

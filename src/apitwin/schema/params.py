@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import unquote
@@ -310,6 +310,15 @@ def _branches(node: dict[str, Any], keyword: str) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def _with_booleans(shape: Shape, words: Mapping[str, bool]) -> Shape:
+    """A copy of a boolean shape that also reads the service's own words for true/false."""
+    table = {**_BOOLEANS, **{str(word).lower(): bool(value) for word, value in words.items()}}
+    copy = Shape()
+    copy.types, copy.kind, copy.scalar_ok = shape.types, shape.kind, shape.scalar_ok
+    copy.scalar = lambda text: table.get(text.strip().lower(), text)
+    return copy
+
+
 def build_shape(doc: SpecDocument, schema: Any, pointer: str) -> Shape:
     """The coercion shape of a schema (refs followed, composition looked through)."""
     return _ShapeBuilder(doc).build(schema, pointer)
@@ -526,9 +535,17 @@ class ParamDecoder:
         return f"ParamDecoder({self.spec.location}:{self.spec.name}, {self.spec.style})"
 
 
-def compile_parameter(doc: SpecDocument, spec: ParameterSpec) -> ParamDecoder:
-    """Compile a parameter once; the result is safe to share between requests."""
+def compile_parameter(
+    doc: SpecDocument, spec: ParameterSpec, booleans: Mapping[str, bool] | None = None
+) -> ParamDecoder:
+    """Compile a parameter once; the result is safe to share between requests.
+
+    ``booleans`` names the words a service takes for true and false in a boolean query
+    parameter beyond ``true``/``false`` (the Docker daemon reads ``all=1`` and ``all=0``).
+    """
     shape = build_shape(doc, spec.schema, spec.pointer)
+    if booleans and spec.location == "query" and shape.types == frozenset({"boolean"}):
+        shape = _with_booleans(shape, booleans)
     if spec.content_type is not None:
         extract = _content_extractor(spec)
     elif spec.location == "query":

@@ -9,6 +9,7 @@ socket exactly as a client does over TCP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
@@ -96,7 +97,7 @@ class TwinApp:
             headers.extend(self._cors.response(_origin_header(scope)))
         if stream is not None and method != "HEAD":
             await send({"type": "http.response.start", "status": status, "headers": headers})
-            await _send_stream(send, receive, stream)
+            await _send_stream(send, stream, receive)
             return
         headers.append((b"content-length", str(len(body)).encode()))
         if method == "HEAD":
@@ -222,41 +223,45 @@ class TwinApp:
         await send({"type": "http.response.body", "body": payload})
 
 
-async def _send_stream(send: Send, receive: Receive, stream: AsyncIterator[bytes]) -> None:
-    """Chunks as the handler yields them, until the stream ends or the client goes away.
-
-    uvicorn drops writes to a closed connection without an error, so a stream that waits
-    for its next event (dweet's listen, Docker's events) would wait forever for a client
-    that left: the disconnect is watched on ``receive`` and ends the stream.
-    """
-
-    async def pump() -> None:
-        async for chunk in stream:
+async def _send_stream(send: Send, stream: AsyncIterator[bytes], receive: Receive) -> None:
+    """Chunks as the handler yields them. A client that goes away ends the stream, even
+    one that is waiting for something to happen (a container's exit, the next event)."""
+    disconnected = asyncio.ensure_future(_disconnect(receive))
+    iterator = stream.__aiter__()
+    try:
+        while True:
+            chunk_task = asyncio.ensure_future(iterator.__anext__())
+            done, _ = await asyncio.wait(
+                {chunk_task, disconnected}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if chunk_task not in done:
+                chunk_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await chunk_task
+                return
+            try:
+                chunk = chunk_task.result()
+            except StopAsyncIteration:
+                break
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
-
-    sending = asyncio.ensure_future(pump())
-    watching = asyncio.ensure_future(_disconnected(receive))
-    try:
-        await asyncio.wait({sending, watching}, return_when=asyncio.FIRST_COMPLETED)
+    except OSError:
+        return
     finally:
-        for task in (sending, watching):
-            task.cancel()
-        await asyncio.gather(sending, watching, return_exceptions=True)
+        disconnected.cancel()
         closing = getattr(stream, "aclose", None)
         if closing is not None:
-            await closing()
-    if sending.done() and not sending.cancelled():
-        failure = sending.exception()
-        if failure is not None and not isinstance(failure, OSError):
-            raise failure
+            with contextlib.suppress(RuntimeError):
+                await closing()
 
 
-async def _disconnected(receive: Receive) -> None:
-    """Returns once the client has closed the connection."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
+async def _disconnect(receive: Receive) -> None:
+    """Returns once the client has gone (the request body was read before)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
 
 
 async def _send_json(send: Send, status: int, body: bytes) -> None:

@@ -5,11 +5,17 @@ Literal segments are tried before templated ones at every level, so
 failed literal branch falls back to a templated sibling (backtracking), as a user of the
 real API expects. Segments with literal text around their parameters (``{id}.json``) are
 more concrete than a bare ``{id}`` and are tried before it.
+
+A parameter may be declared to span several segments (the Docker daemon routes
+``/images/{name:.*}/json``, and its clients send ``library/ubuntu`` unescaped): the
+shortest run of segments after which the rest of the path matches wins, preferring a
+route that has the request's method.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 from urllib.parse import unquote
@@ -29,6 +35,7 @@ class _Node(Generic[T]):
     mixed: list[tuple[re.Pattern[str], tuple[str, ...], _Node[T]]] = field(default_factory=list)
     methods: dict[str, T] = field(default_factory=dict)
     template: str = ""
+    spanning: frozenset[str] = frozenset()  # whole-segment parameters that may hold "/"
 
 
 @dataclass
@@ -44,17 +51,23 @@ class Match(Generic[T]):
 class Router(Generic[T]):
     """Routes (METHOD, path) to a target compiled from OpenAPI path templates."""
 
-    def __init__(self) -> None:
+    def __init__(self, spanning: Iterable[str] = ()) -> None:
+        """``spanning``: templates such as ``/images/{name}`` whose last parameter may
+        span several segments, wherever that template starts a route."""
         self._root: _Node[T] = _Node()
         self._allowed_cache: dict[int, tuple[str, ...]] = {}
+        self._spanning = {tuple(_segments(t)) for t in spanning}
 
     def add(self, method: str, template: str, target: T) -> None:
         node = self._root
-        for segment in _segments(template):
+        segments = _segments(template)
+        for position, segment in enumerate(segments):
             names = _PARAM.findall(segment)
             if not names:
                 node = node.literal.setdefault(segment, _Node())
             elif segment == "{" + names[0] + "}":
+                if tuple(segments[: position + 1]) in self._spanning:
+                    node.spanning = node.spanning | {names[0]}
                 for name, child in node.whole:
                     if name == names[0]:
                         node = child
@@ -84,7 +97,7 @@ class Router(Generic[T]):
         """
         segments = [unquote(s) for s in _segments(path)]
         params: dict[str, str] = {}
-        node = self._walk(self._root, segments, 0, params)
+        node = self._walk(self._root, segments, 0, params, method.upper())
         if node is None:
             return None
         allowed = self._allowed_cache.get(id(node))
@@ -94,30 +107,69 @@ class Router(Generic[T]):
         return Match(node.methods.get(method.upper()), params, allowed, node.template)
 
     def _walk(
-        self, node: _Node[T], segments: list[str], index: int, params: dict[str, str]
+        self,
+        node: _Node[T],
+        segments: list[str],
+        index: int,
+        params: dict[str, str],
+        method: str = "",
     ) -> _Node[T] | None:
         if index == len(segments):
             return node if node.methods else None
         segment = segments[index]
         child = node.literal.get(segment)
         if child is not None:
-            found = self._walk(child, segments, index + 1, params)
+            found = self._walk(child, segments, index + 1, params, method)
             if found is not None:
                 return found
         for regex, names, child in node.mixed:
             matched = regex.fullmatch(segment)
             if matched is None:
                 continue
-            found = self._walk(child, segments, index + 1, params)
+            found = self._walk(child, segments, index + 1, params, method)
             if found is not None:
                 params.update(zip(names, matched.groups(), strict=True))
                 return found
         if segment:
             for name, child in node.whole:
-                found = self._walk(child, segments, index + 1, params)
+                if name in node.spanning:
+                    found = self._span(name, child, segments, index, params, method)
+                else:
+                    found = self._walk(child, segments, index + 1, params, method)
+                    if found is not None:
+                        params[name] = segment
                 if found is not None:
-                    params[name] = segment
                     return found
+        return None
+
+    def _span(
+        self,
+        name: str,
+        child: _Node[T],
+        segments: list[str],
+        index: int,
+        params: dict[str, str],
+        method: str,
+    ) -> _Node[T] | None:
+        """A parameter over segments[index:end], shortest first; a route with the
+        request's method beats one that would only give a 405."""
+        fallback: tuple[_Node[T], dict[str, str]] | None = None
+        for end in range(index + 1, len(segments) + 1):
+            if not segments[end - 1]:
+                break  # an empty segment ("a//b") ends any name
+            attempt: dict[str, str] = {}
+            found = self._walk(child, segments, end, attempt, method)
+            if found is None:
+                continue
+            attempt[name] = "/".join(segments[index:end])
+            if method in found.methods:
+                params.update(attempt)
+                return found
+            if fallback is None:
+                fallback = (found, attempt)
+        if fallback is not None:
+            params.update(fallback[1])
+            return fallback[0]
         return None
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from os import PathLike
@@ -290,7 +291,7 @@ class SQLiteStore(Store):
         try:
             # ``timeout`` above is SQLite's busy timeout: how long BEGIN IMMEDIATE waits
             # for another connection's write transaction before giving up.
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._use_wal(timeout)
             # NORMAL: in WAL mode a commit survives a process crash; only a power loss
             # can drop the last commits, which is fine for a twin's state.
             self._conn.execute("PRAGMA synchronous = NORMAL")
@@ -298,6 +299,20 @@ class SQLiteStore(Store):
         except BaseException:
             self._conn.close()
             raise
+
+    def _use_wal(self, timeout: float) -> None:
+        """Switch the file to WAL. The switch takes an exclusive lock and SQLite does not
+        wait for it through the busy timeout: processes opening one new file together
+        (``--workers N``) would fail with "database is locked", so it is retried."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _create_schema(self) -> None:
         (version,) = self._conn.execute("PRAGMA user_version").fetchone()

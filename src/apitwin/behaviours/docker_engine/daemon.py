@@ -1,0 +1,218 @@
+"""The daemon's state in the twin's store: ids, times, lookups, events.
+
+Containers, images, networks and volumes are JSON documents in the twin's store, kept in
+the shape the daemon shows them (``Id``, ``Name``, ``State``, ...) plus a private
+``_twin`` part the API never shows. Every request runs in one :class:`Session`: a write
+transaction with the twin clock's reading, in which containers whose command has ended by
+now are settled first, so that every answer sees the same, current state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from apitwin.behaviours.base import reject
+from apitwin.engine.context import RequestContext
+from apitwin.state.store import Store, Transaction
+
+if TYPE_CHECKING:
+    from apitwin.conventions.clock import TwinClock
+    from apitwin.engine.twin import Twin
+
+__all__ = [
+    "CONTAINERS",
+    "EVENTS",
+    "EXECS",
+    "IMAGES",
+    "NETWORKS",
+    "VOLUMES",
+    "Daemon",
+    "Session",
+    "as_dict",
+    "body_of",
+    "go_time",
+    "public",
+]
+
+CONTAINERS = "containers"
+IMAGES = "images"
+NETWORKS = "networks"
+VOLUMES = "volumes"
+EVENTS = "events"
+EXECS = "execs"
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+_ADJECTIVES = (
+    "admiring", "brave", "clever", "dreamy", "eager", "focused", "gallant", "happy",
+    "jolly", "keen", "loving", "modest", "nifty", "quirky", "serene", "vibrant",
+)  # fmt: skip
+_SURNAMES = (
+    "babbage", "curie", "darwin", "euler", "fermi", "gauss", "hopper", "kepler",
+    "lovelace", "meitner", "newton", "noether", "pascal", "ritchie", "turing", "wozniak",
+)  # fmt: skip
+_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+
+
+def go_time(moment: float) -> str:
+    """An epoch time the way the daemon prints it (RFC 3339 with nanoseconds, UTC)."""
+    whole = int(moment)
+    nanos = int(round((moment - whole) * 1e9))
+    if nanos >= 1_000_000_000:
+        whole, nanos = whole + 1, nanos - 1_000_000_000
+    stamp = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{nanos:09d}Z"
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """A JSON object from a request, or an empty one for anything else (open schema)."""
+    return value if isinstance(value, dict) else {}
+
+
+def body_of(context: RequestContext) -> dict[str, Any]:
+    """The request's JSON object. Some operations document their body as
+    ``application/octet-stream`` (network connect), so raw bytes are read as JSON too."""
+    body = context.request.body
+    if isinstance(body, bytes | str):
+        try:
+            body = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise reject(400, "invalid JSON in the request body") from None
+    return as_dict(body)
+
+
+def public(resource: dict[str, Any]) -> dict[str, Any]:
+    """A stored resource without the twin's private bookkeeping."""
+    return {key: value for key, value in resource.items() if key != "_twin"}
+
+
+@dataclass
+class Session:
+    """One request's view of the daemon: a transaction and the time it happens at."""
+
+    daemon: Daemon
+    tx: Transaction
+    now: float
+
+    # -- containers -------------------------------------------------------------------
+
+    def containers(self) -> list[dict[str, Any]]:
+        """Every container, newest first (the daemon's listing order)."""
+        items = self.tx.list(CONTAINERS).items
+        items.sort(key=lambda c: c["_twin"]["created"], reverse=True)
+        return items
+
+    def container(self, ref: str) -> dict[str, Any]:
+        """A container by full id, name or unique id prefix; 404 in the daemon's words."""
+        found = self.tx.get(CONTAINERS, ref) if len(ref) == 64 else None
+        if found is not None:
+            return found
+        wanted = ref.lstrip("/")
+        matches: list[dict[str, Any]] = []
+        for item in self.tx.list(CONTAINERS).items:
+            if item["Name"] == "/" + wanted:
+                return item
+            if item["Id"].startswith(ref):
+                matches.append(item)
+        if len(matches) == 1 and ref:
+            return matches[0]
+        if len(matches) > 1:
+            raise reject(400, f"multiple IDs found with provided prefix: {ref}")
+        raise reject(404, f"No such container: {ref}")
+
+    def name_owner(self, name: str) -> dict[str, Any] | None:
+        for item in self.tx.list(CONTAINERS).items:
+            if item["Name"] == name:
+                return item
+        return None
+
+    def save(self, family: str, key: str, resource: dict[str, Any]) -> None:
+        self.tx.put(family, key, resource)
+
+    # -- events -----------------------------------------------------------------------
+
+    def event(
+        self,
+        kind: str,
+        action: str,
+        actor: str,
+        attributes: dict[str, str] | None = None,
+        at: float | None = None,
+    ) -> None:
+        """Remember one lifecycle event for ``GET /events``, in the daemon's format (the
+        1.22+ fields and, for containers and images, the older ``status``/``id``/``from``)."""
+        moment = self.now if at is None else at
+        serial = self.tx.next_id(EVENTS)
+        record: dict[str, Any] = {
+            "Type": kind,
+            "Action": action,
+            "Actor": {"ID": actor, "Attributes": dict(attributes or {})},
+            "scope": "local",
+            "time": int(moment),
+            "timeNano": int(moment * 1e9),
+        }
+        if kind in ("container", "image"):
+            record["status"] = action
+            record["id"] = actor
+            if kind == "container" and attributes and "image" in attributes:
+                record["from"] = attributes["image"]
+        self.tx.put(EVENTS, f"{serial:012d}", record)
+
+    def events(self) -> list[dict[str, Any]]:
+        items = self.tx.list(EVENTS).items
+        items.sort(key=lambda e: e["timeNano"])
+        return items
+
+
+class Daemon:
+    """What every handler shares: the store, the clock, deterministic ids and names."""
+
+    def __init__(self, twin: Twin, store: Store, clock: TwinClock) -> None:
+        self.twin = twin
+        self.store = store
+        self.clock = clock
+        self.seed = twin.options.seed
+        versions = twin.profile.extra.get("versions") or {}
+        self.api_version = str(versions.get("current", "1.33"))
+        self.min_api_version = str(versions.get("minimum", self.api_version))
+        self.settle: Any = None  # set by the containers module: settles due containers
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.store.transaction(self.twin.name) as tx:
+            session = Session(self, tx, self.clock.now_in(tx))
+            if self.settle is not None:
+                self.settle(session)
+            yield session
+
+    def new_id(self, tx: Transaction, kind: str) -> tuple[str, int]:
+        """A 64-hex id that is the same for the same seed and history (stable tests)."""
+        serial = tx.next_id(f"__{kind}_serial__")
+        text = f"{self.twin.name}:{kind}:{self.seed}:{serial}".encode()
+        return hashlib.sha256(text).hexdigest(), serial
+
+    @staticmethod
+    def random_name(serial: int) -> str:
+        adjective = _ADJECTIVES[serial % len(_ADJECTIVES)]
+        surname = _SURNAMES[(serial // len(_ADJECTIVES) + serial) % len(_SURNAMES)]
+        return f"{adjective}_{surname}"
+
+    @staticmethod
+    def check_name(name: str) -> None:
+        if not _NAME.match(name):
+            raise reject(
+                400,
+                f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+            )
+
+
+def stable_hex(*parts: object) -> str:
+    """A 64-hex value derived from its parts (ids of built-in things, digests)."""
+    return hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()
