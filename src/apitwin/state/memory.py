@@ -171,7 +171,7 @@ class _MemoryTransaction(Transaction):
         limit: int | None = None,
     ) -> Page:
         self._check(False)
-        check_page(offset, limit)
+        offset, limit = check_page(offset, limit)
         wanted = check_filters(filters)
         fam = self._state.families.get(family)
         if fam is None:

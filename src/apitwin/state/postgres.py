@@ -284,7 +284,7 @@ class _PostgresTransaction(Transaction):
         limit: int | None = None,
     ) -> Page:
         self._check(False)
-        check_page(offset, limit)
+        offset, limit = check_page(offset, limit)
         wanted = check_filters(filters)
         params = self._params(family, parent=parent, limit=limit, offset=offset)
         where = "twin = %(twin)s AND family = %(family)s"

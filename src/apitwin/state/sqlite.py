@@ -217,7 +217,7 @@ class _SQLiteTransaction(Transaction):
         limit: int | None = None,
     ) -> Page:
         self._check(False)
-        check_page(offset, limit)
+        offset, limit = check_page(offset, limit)
         wanted = check_filters(filters)
         where = "twin = :twin AND family = :family"
         params: dict[str, Any] = {"twin": self._twin, "family": family, "parent": parent}
