@@ -13,6 +13,13 @@ missing:
   UPDATE ... RETURNING``.
 - ``meta(twin, key, value)``.
 
+``clear`` sends a notification (``NOTIFY apitwin_cleared``) that every store object on
+the database listens for, so that ``generation`` learns of a reset made by another
+process without a query: PostgreSQL pushes the notification to each listening connection
+when the reset commits, and ``generation`` only looks at what has already arrived on the
+socket. A connection that had to be reopened may have missed some, so reopening counts as
+a clear of every twin.
+
 Names are ``COLLATE "C"``: byte order, as in the other stores (so ``dump`` and
 ``families`` list in the same order everywhere), and cheaper to compare in indexes.
 
@@ -117,6 +124,8 @@ CREATE TABLE IF NOT EXISTS {s}.meta (
 """
 
 _KEY = "twin = %(twin)s AND family = %(family)s AND key = %(key)s"
+# Notifications of clears; the payload is "<schema>\n<twin>".
+_CHANNEL = "apitwin_cleared"
 
 
 class _SQL:
@@ -352,7 +361,10 @@ class PostgresStore(Store):
         self._connect_timeout = connect_timeout
         self._sql = _SQL(schema)
         self._lock = TransactionLock()
-        self._conn = self._connect(autocommit=False)
+        # Clears seen per twin, and a count added to all of them (connection reopened).
+        self._generations: dict[str, int] = {}
+        self._reconnects = 0
+        self._conn = self._connect_main()
         self._ids: psycopg.Connection[Any] | None = None
         try:
             self._create_schema()
@@ -372,6 +384,17 @@ class PostgresStore(Store):
         # fail with a serialization error as it would under REPEATABLE READ.
         conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
         set_json_loads(orjson.loads, conn)
+        return conn
+
+    def _connect_main(self) -> psycopg.Connection[Any]:
+        """The transaction connection, listening for clears made anywhere."""
+        conn = self._connect(autocommit=False)
+        try:
+            conn.execute(f"LISTEN {_CHANNEL}")
+            conn.commit()
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def _create_schema(self) -> None:
@@ -396,7 +419,8 @@ class PostgresStore(Store):
         of the block or rolled back if it raises."""
         with self._lock.held():
             if self._conn.closed or self._conn.broken:
-                self._conn = self._connect(autocommit=False)
+                self._conn = self._connect_main()
+                self._reconnects += 1
             conn = self._conn
             try:
                 with conn.cursor() as cur:
@@ -447,8 +471,27 @@ class PostgresStore(Store):
             # hold a sequence row while it still waits for resource rows.
             for statement in self._sql.clear:
                 cur.execute(statement, {"twin": twin})
+            # Delivered to every listener (this connection too) when this commits.
+            cur.execute("SELECT pg_notify(%s, %s)", (_CHANNEL, self._payload(twin)))
 
         self._retrying(work)
+
+    def _payload(self, twin: str) -> str:
+        return f"{self.schema}\n{twin}"
+
+    def generation(self, twin: str) -> int:
+        with self._lock.held():
+            conn = self._conn
+            if not (conn.closed or conn.broken):
+                try:
+                    # Only what has already arrived: timeout 0 sends nothing to the server.
+                    for notice in conn.notifies(timeout=0):
+                        schema, _, cleared = notice.payload.partition("\n")
+                        if notice.channel == _CHANNEL and schema == self.schema:
+                            self._generations[cleared] = self._generations.get(cleared, 0) + 1
+                except psycopg.OperationalError:
+                    pass  # the next transaction reconnects, and counts that as a clear
+            return self._generations.get(twin, 0) + self._reconnects
 
     def dump(self, twin: str) -> dict[str, builtins.list[Resource]]:
         result: dict[str, list[Resource]] = {}

@@ -127,6 +127,7 @@ class ResourceSemantics:
         self.seed = seed
         self.runtimes: dict[str, FamilyRuntime] = {}
         self._seeded: set[str] = set()
+        self._generation = store.generation(twin.name)  # of the state _seeded describes
         self.seeding_enabled = True
         by_id = {op.operation_id: op for op in twin.operations}
         self._ops = by_id
@@ -310,6 +311,10 @@ class ResourceSemantics:
         first serializes seeders across processes sharing a store (SQLite's write lock,
         PostgreSQL's row lock), so two processes never seed one family twice.
         """
+        generation = self.store.generation(self.twin.name)
+        if generation != self._generation:  # cleared since, maybe by another process
+            self._seeded.clear()
+            self._generation = generation
         name = runtime.family.name
         if name in self._seeded:
             return

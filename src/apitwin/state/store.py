@@ -118,6 +118,14 @@ class Store(ABC):
         """Set or (None) remove a marker."""
 
     @abstractmethod
+    def generation(self, twin: str) -> int:
+        """A number that changes whenever the twin's state is cleared, through this store
+        object or any other sharing the same database (another process's reset), so that
+        what a process remembers about the state (which families it seeded) can be
+        dropped. Asked before every stateful request: backends answer without a round
+        trip to the database where they can."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release connections and files."""
 
