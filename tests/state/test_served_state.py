@@ -547,6 +547,19 @@ def test_delete_then_inspect_is_a_404_in_dockers_error_shape(module_launcher: La
     assert "scratch" not in names
 
 
+def test_a_delete_answers_the_status_its_document_declares(module_launcher: Launcher) -> None:
+    """Docker documents 204 for removing a volume and 200 for removing a swarm node: the
+    twin answers each as documented, both with no body."""
+    docker = module_launcher.start("docker-engine", "--store", "memory")
+    assert docker.client.post("/volumes/create", json={"Name": "gone"}).status_code == 201
+    removed = docker.client.delete("/volumes/gone")
+    assert (removed.status_code, removed.content) == (204, b"")
+    node = docker.client.get("/nodes").json()[0]["ID"]
+    removed = docker.client.delete(f"/nodes/{node}")
+    assert (removed.status_code, removed.content) == (200, b"")
+    assert docker.client.get(f"/nodes/{node}").status_code == 404
+
+
 def test_delete_then_get_is_a_404_in_drchronos_error_shape(drchrono: Served) -> None:
     created = drchrono.client.post("/api/patients")
     assert created.status_code == 201

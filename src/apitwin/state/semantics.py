@@ -668,9 +668,7 @@ class ResourceSemantics:
                             child.family.name, child.key_of(key, item.get(child.family.id_field))
                         )
         status, headers, payload = op.responder.render(ctx.accept)
-        if status == 200 and not payload:
-            status = 204
-        return Reply(status, list(headers), payload)
+        return Reply(status, list(headers), payload)  # the documented status, 200 or 204
 
     def _action(
         self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime, role: str
