@@ -16,8 +16,10 @@ Steps, in order (each a script of its own that also runs by hand):
 4. bench/workers.py: `apitwin serve --workers 1` against `--workers 2` on the
    DigitalOcean GET of step 3.
 
-Everything a step prints, and its JSON, is kept under bench/raw/ (emptied at the start of
-a run); RESULTS.md is built from those files (``--render-only`` rebuilds it without
+Everything a step prints, and its JSON, is kept under bench/raw/. A full run empties it
+first; ``--only`` replaces the files of the chosen steps and keeps the others, so that
+RESULTS.md still shows every step (the partial run's date, commit and load are noted
+beside the full run's). RESULTS.md is built from those files (``--render-only`` rebuilds it without
 measuring), keeping its hand-written sections (``KEPT_SECTIONS``). wrk is installed with
 apt-get when it is missing; the PostgreSQL half of step 2 needs a reachable server
 (default DSN below).
@@ -714,6 +716,20 @@ def load_raw() -> tuple[dict[str, Any], dict[str, Any]]:
     for name in ("state_growth", "peers", "workers"):
         if (RAW / f"{name}.json").is_file():
             steps[name] = json.loads((RAW / f"{name}.json").read_text())
+    # Steps measured again on their own (--only): say when, at which commit, under what load.
+    env["notes"] = list(env.get("notes", []))
+    for path in sorted(RAW.glob("environment-*.json")):
+        step = path.stem.removeprefix("environment-")
+        if step not in steps and not (step == "startup" and "startup" in steps):
+            continue
+        again = json.loads(path.read_text())
+        env["notes"].append(
+            f"The {step} figures come from a later run of that step alone "
+            f"(`bench/run.py --only {step}`), {again['date']} at commit {again['commit']}, "
+            f"load average {again['load_before']} before / {again.get('load_after', '?')} "
+            "after; the rest from the full run named at the top."
+        )
+        env["notes"] += [note for note in again.get("notes", []) if note not in env["notes"]]
     return env, steps
 
 
@@ -758,18 +774,43 @@ def main() -> None:
     if set(chosen) & set(WRK_STEPS):
         ensure_wrk()
     kept = kept_sections(RESULTS)
-    if RAW.exists():
-        shutil.rmtree(RAW)
-    RAW.mkdir(parents=True)
+    partial = set(chosen) != set(STEPS) and (RAW / "environment.json").is_file()
+    if partial:
+        forget_raw(chosen)
+    else:
+        if RAW.exists():
+            shutil.rmtree(RAW)
+        RAW.mkdir(parents=True)
     env = environment(args.dsn)
-    steps: dict[str, Any] = {}
     for name in chosen:
-        steps[name] = STEPS[name](args)
+        STEPS[name](args)
     env["load_after"] = _load()
     env["notes"] = notes(env)
-    (RAW / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
-    RESULTS.write_text(render(env, steps, kept))
+    if partial:
+        env["steps"] = chosen
+        for name in chosen:
+            (RAW / f"environment-{name}.json").write_text(json.dumps(env, indent=2) + "\n")
+    else:
+        (RAW / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
+    RESULTS.write_text(render(*load_raw(), kept))
     print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+def raw_files(step: str) -> list[Path]:
+    """What a step keeps under RAW: its JSON and log, and its wrk outputs."""
+    stems = [stem for stem, _, _ in STARTUP_CASES] if step == "startup" else [step]
+    files = [RAW / f"{stem}{suffix}" for stem in stems for suffix in (".json", ".txt")]
+    files.append(RAW / f"environment-{step}.json")
+    if (RAW / "wrk").is_dir():
+        files += sorted((RAW / "wrk").glob(f"{step}-*"))
+    return files
+
+
+def forget_raw(steps: list[str]) -> None:
+    """Remove the raw files of the steps about to run again, and nothing else."""
+    for step in steps:
+        for path in raw_files(step):
+            path.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -82,3 +82,85 @@ def known_negative_reason(twin: str, operation: str, text: str) -> str | None:
         if all(part in text for part in markers):
             return cause
     return None
+
+
+_LIST_SCHEMA = (
+    "twin gap: items created through the API are stored valid for the item schema, and the "
+    "list answers them through a list schema that types the same fields differently"
+)
+
+# Operations failing a check of the stateful run (test_stateful.py), with the reason:
+# document defects as above, and gaps of the twin still open.
+KNOWN_STATEFUL_FAILURES: dict[str, dict[str, str]] = {
+    "dracoon": {
+        **KNOWN_POSITIVE_FAILURES["dracoon"],
+        "DELETE /v4/settings/keypair": (
+            "twin gap: with no key pair stored the twin answers 404, which the document does "
+            "not declare for this path (it has no path parameter, so no correction applies)"
+        ),
+        "POST /v4/provisioning/customers": (
+            "twin gap: the create answers the stored customer, which lacks "
+            "`firstAdminUser`, a field only the create response (NewCustomerResponse) has"
+        ),
+    },
+    "docker-engine": {
+        "POST /session": KNOWN_POSITIVE_FAILURES["docker-engine"]["POST /session"],
+        "GET /containers/json": (
+            "twin gap: a container created through the API is listed with its inspect "
+            "fields (`Created` as a date string, `State` as an object) where ContainerSummary "
+            "has an integer and a string"
+        ),
+        "GET /images/json": "twin gap: " + _LIST_SCHEMA + " (ImageSummary requires `ParentId`)",
+        "POST /containers/create": "twin gap: the create answer lacks the required `Warnings`",
+        "DELETE /containers/{id}": (
+            "twin gap: after DELETE /containers/{id} another path still finds the container "
+            "(use_after_free)"
+        ),
+        "POST /build": "twin gap: a schema-valid build request is rejected",
+        "POST /swarm/init": (
+            "twin gap: a body with properties the schema does not name is rejected; Docker "
+            "ignores unknown fields"
+        ),
+        "POST /swarm/update": "twin gap: same unknown-property rejection as POST /swarm/init",
+        "POST /volumes/create": (
+            "a second create of a volume name answers 409, which the document does not "
+            "declare (Docker does answer 409 to a name in use)"
+        ),
+    },
+    "docker-hub": {
+        "GET /v2/scim/2.0/Schemas/{id}": (
+            "twin gap: errors of the SCIM sub-API are sent as `application/json` in the "
+            "Docker Hub shape; the document declares `application/scim+json` SCIM errors"
+        ),
+        "GET /v2/scim/2.0/Users/{id}": "same SCIM error media type gap",
+        "PUT /v2/scim/2.0/Users/{id}": "same SCIM error media type gap",
+        "GET /v2/access-tokens": (
+            "a page number past the last page is answered 404, as Docker Hub's paging "
+            "(Django REST framework's) does; the document declares no 404 here"
+        ),
+    },
+    "discourse": {
+        "GET /admin/badges.json": "twin gap: " + _LIST_SCHEMA + " (`trigger`)",
+        "GET /groups.json": "twin gap: " + _LIST_SCHEMA + " (`display_name` required)",
+        "GET /posts.json": "twin gap: " + _LIST_SCHEMA + " (`score`)",
+        "POST /posts.json": "twin gap: the create answer lacks the required `draft_sequence`",
+        "PUT /groups/{id}.json": "twin gap: a schema-valid update is rejected with 400",
+    },
+}
+
+# Twins below 95% in the stateful run, with what keeps them there (strict xfail, so the
+# test reports when they reach it).
+STATEFUL_SHORTFALLS: dict[str, str] = {
+    "docker-engine": (
+        "about 9 of 105 operations fail: list and create answers that differ from the "
+        "inspect schema, unknown-field rejections, an undeclared 409 (KNOWN_STATEFUL_FAILURES)"
+    ),
+    "docker-hub": (
+        "4 of 28 operations fail: SCIM errors in the wrong media type and shape, an undeclared "
+        "404 for a page past the last (KNOWN_STATEFUL_FAILURES)"
+    ),
+    "discourse": (
+        "5 of 84 operations fail: list schemas that type fields differently from the item "
+        "schema, create answers missing required fields (KNOWN_STATEFUL_FAILURES)"
+    ),
+}

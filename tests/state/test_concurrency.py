@@ -132,6 +132,30 @@ def test_store_objects_see_each_others_commits_at_once(durable_backend: Backend)
     assert first.dump(TWIN) == {}
 
 
+def test_a_clear_through_one_store_object_changes_the_generation_another_sees(
+    durable_backend: Backend,
+) -> None:
+    first, second = durable_backend.open(), durable_backend.open()
+    with first.transaction(TWIN) as tx:
+        tx.put("items", "a", {"v": 1})
+    before = first.generation(TWIN), first.generation("other twin")
+    assert first.generation(TWIN) == before[0]  # asking changes nothing
+    second.clear(TWIN)
+    assert second.generation(TWIN) != before[0]
+    # PostgreSQL pushes the news to the other connection as the clear commits; give the
+    # socket a moment rather than assume it is already there.
+    for _ in range(200):
+        if first.generation(TWIN) != before[0]:
+            break
+        threading.Event().wait(0.01)
+    assert first.generation(TWIN) != before[0]
+    assert first.generation("other twin") == before[1]
+    seen = first.generation(TWIN)
+    with second.transaction(TWIN) as tx:  # writes are not clears
+        tx.put("items", "b", {"v": 2})
+    assert first.generation(TWIN) == seen
+
+
 def test_uncommitted_writes_stay_invisible_to_other_store_objects(durable_backend: Backend) -> None:
     first, second = durable_backend.open(), durable_backend.open()
     with first.transaction(TWIN) as tx:

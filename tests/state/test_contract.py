@@ -102,6 +102,16 @@ def test_offset_and_limit(store: Store) -> None:
     assert ids(store, "empty", limit=5) == ([], 0)
 
 
+def test_offsets_and_limits_past_any_integer_type_give_the_page_they_mean(store: Store) -> None:
+    """A client may ask for page 2**64: that is an empty page, not an overflow."""
+    keys = [str(n) for n in range(5)]
+    put_all(store, "items", keys)
+    assert ids(store, "items", offset=2**64, limit=20) == ([], 5)
+    assert ids(store, "items", offset=2**70, limit=2**70) == ([], 5)
+    assert ids(store, "items", offset=3, limit=2**64) == (keys[3:], 5)
+    assert ids(store, "items", parent=None, filters={"id": "1"}, offset=2**64) == ([], 1)
+
+
 def test_bad_paging_arguments(store: Store) -> None:
     with store.transaction(TWIN, write=False) as tx:
         with pytest.raises(ValueError, match="offset"):

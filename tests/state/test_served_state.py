@@ -547,6 +547,26 @@ def test_delete_then_inspect_is_a_404_in_dockers_error_shape(module_launcher: La
     assert "scratch" not in names
 
 
+def test_a_delete_answers_the_status_its_document_declares(module_launcher: Launcher) -> None:
+    """Docker documents 204 for removing a volume and Discourse 200 for deleting a badge:
+    the twin answers each as documented, both with no body."""
+    docker = module_launcher.start("docker-engine", "--store", "memory")
+    assert docker.client.post("/volumes/create", json={"Name": "gone"}).status_code == 201
+    removed = docker.client.delete("/volumes/gone")
+    assert (removed.status_code, removed.content) == (204, b"")
+    discourse = module_launcher.start("discourse", "--store", "memory")
+    keys = {"Api-Key": "a" * 64, "Api-Username": "system"}
+    created = discourse.client.post(
+        "/admin/badges.json", json={"name": "Helper", "badge_type_id": 1}, headers=keys
+    )
+    assert created.status_code == 200, created.text
+    badge = created.json()["badge"]["id"]
+    removed = discourse.client.delete(f"/admin/badges/{badge}.json", headers=keys)
+    assert (removed.status_code, removed.content) == (200, b"")
+    listed = discourse.client.get("/admin/badges.json", headers=keys).json()["badges"]
+    assert badge not in [item["id"] for item in listed]
+
+
 def test_delete_then_get_is_a_404_in_drchronos_error_shape(drchrono: Served) -> None:
     created = drchrono.client.post("/api/patients")
     assert created.status_code == 201

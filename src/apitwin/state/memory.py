@@ -171,7 +171,7 @@ class _MemoryTransaction(Transaction):
         limit: int | None = None,
     ) -> Page:
         self._check(False)
-        check_page(offset, limit)
+        offset, limit = check_page(offset, limit)
         wanted = check_filters(filters)
         fam = self._state.families.get(family)
         if fam is None:
@@ -224,6 +224,7 @@ class MemoryStore(Store):
         self._twins: dict[str, _TwinState] = {}
         self._lock = TransactionLock()
         self._seq = 0
+        self._generations: dict[str, int] = {}
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -244,6 +245,11 @@ class MemoryStore(Store):
     def clear(self, twin: str) -> None:
         with self._lock.held():
             self._twins.pop(twin, None)
+            self._generations[twin] = self._generations.get(twin, 0) + 1
+
+    def generation(self, twin: str) -> int:
+        """The clears of this store object: no other process shares it."""
+        return self._generations.get(twin, 0)
 
     def dump(self, twin: str) -> dict[str, list[Resource]]:
         with self._lock.held():

@@ -13,6 +13,24 @@ missing:
   UPDATE ... RETURNING``.
 - ``meta(twin, key, value)``.
 
+``clear`` sends a notification (``NOTIFY apitwin_cleared``) that every store object on
+the database listens for, so that ``generation`` learns of a reset made by another
+process without a query: PostgreSQL pushes the notification to each listening connection
+when the reset commits, and ``generation`` only looks at what has already arrived on the
+socket. A connection that had to be reopened may have missed some, so reopening counts as
+a clear of every twin.
+
+An unfiltered page (every list request but filtered ones) is sent with its names, limit
+and offset written into the statement as literals rather than bound as parameters.
+psycopg prepares a statement once it has run a few times; with parameters PostgreSQL
+may then plan it once for all values, but it only does so when that generic plan looks
+no costlier than planning each call. An unknown LIMIT and OFFSET are costed as a tenth of
+the rows each, so in a collection of 100,000 items the generic plan always looks costly
+and every page was planned afresh, while a small collection reused its plan: a list
+page cost more as the collection grew. A statement with no parameters has one plan,
+made once with the real values (the ordered index scan), and reused for every call of
+that page; a page asked for once is planned once, as before.
+
 Names are ``COLLATE "C"``: byte order, as in the other stores (so ``dump`` and
 ``families`` list in the same order everywhere), and cheaper to compare in indexes.
 
@@ -55,7 +73,7 @@ from typing import Any, TypeVar
 
 import orjson
 import psycopg
-from psycopg import errors
+from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb, set_json_loads
 
@@ -117,6 +135,8 @@ CREATE TABLE IF NOT EXISTS {s}.meta (
 """
 
 _KEY = "twin = %(twin)s AND family = %(family)s AND key = %(key)s"
+# Notifications of clears; the payload is "<schema>\n<twin>".
+_CHANNEL = "apitwin_cleared"
 
 
 class _SQL:
@@ -198,6 +218,28 @@ def _filter_sql(index: int, name: str, value: FilterValue, params: dict[str, Any
     return f"({field} = %(v{index})s OR {inside})"
 
 
+class _Literals:
+    """SQL literals of the names in page statements, quoted by psycopg for the
+    connection and kept: a few twins, families and parents recur in every request."""
+
+    _LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._quoted: dict[str, str] = {}
+
+    def quote(self, value: str, conn: psycopg.Connection[Any]) -> str:
+        quoted = self._quoted.get(value)
+        if quoted is None:
+            if len(self._quoted) >= self._LIMIT:
+                self._quoted.clear()
+            quoted = sql.Literal(value).as_string(conn)
+            self._quoted[value] = quoted
+        return quoted
+
+    def clear(self) -> None:
+        self._quoted.clear()
+
+
 class _PostgresTransaction(Transaction):
     def __init__(
         self,
@@ -206,9 +248,11 @@ class _PostgresTransaction(Transaction):
         twin: str,
         write: bool,
         allocate: Callable[[str, str], int],
+        literals: _Literals,
     ) -> None:
         self._cur = cur
         self._allocate = allocate
+        self._literals = literals
         self._sql = sql
         self._twin = twin
         self._write = write
@@ -284,17 +328,20 @@ class _PostgresTransaction(Transaction):
         limit: int | None = None,
     ) -> Page:
         self._check(False)
-        check_page(offset, limit)
+        offset, limit = check_page(offset, limit)
         wanted = check_filters(filters)
         params = self._params(family, parent=parent, limit=limit, offset=offset)
         where = "twin = %(twin)s AND family = %(family)s"
         if parent is not None:
             where += " AND parent = %(parent)s"
-        for index, (name, value) in enumerate(wanted.items()):
-            where += " AND " + _filter_sql(index, name, value, params)
-        self._cur.execute(
-            f"{self._sql.page}{where} ORDER BY id LIMIT %(limit)s OFFSET %(offset)s", params
-        )
+        if wanted:
+            for index, (name, value) in enumerate(wanted.items()):
+                where += " AND " + _filter_sql(index, name, value, params)
+            self._cur.execute(
+                f"{self._sql.page}{where} ORDER BY id LIMIT %(limit)s OFFSET %(offset)s", params
+            )
+        else:
+            self._cur.execute(self._page_statement(family, parent, offset, limit))
         items = [row[0] for row in self._cur.fetchall()]
         if wanted:
             total = self._scalar(self._sql.count_rows + where, params)
@@ -306,8 +353,20 @@ class _PostgresTransaction(Transaction):
             total += self._pending.get((family, parent), 0)
         return Page(items, total)
 
-    def _scalar(self, sql: str, params: dict[str, Any]) -> int:
-        row = self._cur.execute(sql, params).fetchone()
+    def _page_statement(
+        self, family: str, parent: str | None, offset: int, limit: int | None
+    ) -> str:
+        """An unfiltered page with its values as literals (see the module docstring)."""
+        conn = self._cur.connection
+        quote = self._literals.quote
+        where = f"twin = {quote(self._twin, conn)} AND family = {quote(family, conn)}"
+        if parent is not None:
+            where += f" AND parent = {quote(parent, conn)}"
+        count = "ALL" if limit is None else str(int(limit))
+        return f"{self._sql.page}{where} ORDER BY id LIMIT {count} OFFSET {int(offset)}"
+
+    def _scalar(self, statement: str, params: dict[str, Any]) -> int:
+        row = self._cur.execute(statement, params).fetchone()
         return 0 if row is None else int(row[0])
 
     def next_id(self, family: str) -> int:
@@ -352,7 +411,11 @@ class PostgresStore(Store):
         self._connect_timeout = connect_timeout
         self._sql = _SQL(schema)
         self._lock = TransactionLock()
-        self._conn = self._connect(autocommit=False)
+        # Clears seen per twin, and a count added to all of them (connection reopened).
+        self._generations: dict[str, int] = {}
+        self._reconnects = 0
+        self._literals = _Literals()
+        self._conn = self._connect_main()
         self._ids: psycopg.Connection[Any] | None = None
         try:
             self._create_schema()
@@ -372,6 +435,17 @@ class PostgresStore(Store):
         # fail with a serialization error as it would under REPEATABLE READ.
         conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
         set_json_loads(orjson.loads, conn)
+        return conn
+
+    def _connect_main(self) -> psycopg.Connection[Any]:
+        """The transaction connection, listening for clears made anywhere."""
+        conn = self._connect(autocommit=False)
+        try:
+            conn.execute(f"LISTEN {_CHANNEL}")
+            conn.commit()
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def _create_schema(self) -> None:
@@ -396,7 +470,9 @@ class PostgresStore(Store):
         of the block or rolled back if it raises."""
         with self._lock.held():
             if self._conn.closed or self._conn.broken:
-                self._conn = self._connect(autocommit=False)
+                self._conn = self._connect_main()
+                self._reconnects += 1
+                self._literals.clear()
             conn = self._conn
             try:
                 with conn.cursor() as cur:
@@ -412,7 +488,7 @@ class PostgresStore(Store):
     @contextmanager
     def transaction(self, twin: str, *, write: bool = True) -> Iterator[Transaction]:
         with self._cursor() as cur:
-            tx = _PostgresTransaction(cur, self._sql, twin, write, self._next_id)
+            tx = _PostgresTransaction(cur, self._sql, twin, write, self._next_id, self._literals)
             try:
                 yield tx
                 tx.apply_counts()
@@ -447,8 +523,27 @@ class PostgresStore(Store):
             # hold a sequence row while it still waits for resource rows.
             for statement in self._sql.clear:
                 cur.execute(statement, {"twin": twin})
+            # Delivered to every listener (this connection too) when this commits.
+            cur.execute("SELECT pg_notify(%s, %s)", (_CHANNEL, self._payload(twin)))
 
         self._retrying(work)
+
+    def _payload(self, twin: str) -> str:
+        return f"{self.schema}\n{twin}"
+
+    def generation(self, twin: str) -> int:
+        with self._lock.held():
+            conn = self._conn
+            if not (conn.closed or conn.broken):
+                try:
+                    # Only what has already arrived: timeout 0 sends nothing to the server.
+                    for notice in conn.notifies(timeout=0):
+                        schema, _, cleared = notice.payload.partition("\n")
+                        if notice.channel == _CHANNEL and schema == self.schema:
+                            self._generations[cleared] = self._generations.get(cleared, 0) + 1
+                except psycopg.OperationalError:
+                    pass  # the next transaction reconnects, and counts that as a clear
+            return self._generations.get(twin, 0) + self._reconnects
 
     def dump(self, twin: str) -> dict[str, builtins.list[Resource]]:
         result: dict[str, list[Resource]] = {}

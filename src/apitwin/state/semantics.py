@@ -129,6 +129,7 @@ class ResourceSemantics:
         self.seed = seed
         self.runtimes: dict[str, FamilyRuntime] = {}
         self._seeded: set[str] = set()
+        self._generation = store.generation(twin.name)  # of the state _seeded describes
         self.seeding_enabled = True
         by_id = {op.operation_id: op for op in twin.operations}
         self._ops = by_id
@@ -321,6 +322,10 @@ class ResourceSemantics:
         first serializes seeders across processes sharing a store (SQLite's write lock,
         PostgreSQL's row lock), so two processes never seed one family twice.
         """
+        generation = self.store.generation(self.twin.name)
+        if generation != self._generation:  # cleared since, maybe by another process
+            self._seeded.clear()
+            self._generation = generation
         name = runtime.family.name
         if name in self._seeded:
             return
@@ -676,9 +681,7 @@ class ResourceSemantics:
                             child.family.name, child.key_of(key, item.get(child.family.id_field))
                         )
         status, headers, payload = op.responder.render(ctx.accept)
-        if status == 200 and not payload:
-            status = 204
-        return Reply(status, list(headers), payload)
+        return Reply(status, list(headers), payload)  # the documented status, 200 or 204
 
     def _action(
         self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime, role: str

@@ -11,7 +11,10 @@ Layout (every table keyed by twin first, so twins never see each other):
   counts rows. Rows that reach zero are removed.
 - ``sequences(twin, family, last_id)``: what ``next_id`` hands out, updated in the same
   transaction as the resources.
-- ``meta(twin, key, value)``.
+- ``meta(twin, key, value)``. ``clear`` keeps one row there, ``cleared``: how many
+  times the twin was cleared. ``generation`` reads it only when ``PRAGMA data_version``
+  says another connection has committed since the last look, so a process learns of a
+  reset made through another one without reading the database on every request.
 
 Transactions: ``write=True`` begins with ``BEGIN IMMEDIATE``, taking the database's one
 write lock up front, so read-modify-write cycles from any number of connections or
@@ -218,7 +221,7 @@ class _SQLiteTransaction(Transaction):
         limit: int | None = None,
     ) -> Page:
         self._check(False)
-        check_page(offset, limit)
+        offset, limit = check_page(offset, limit)
         wanted = check_filters(filters)
         where = "twin = :twin AND family = :family"
         params: dict[str, Any] = {"twin": self._twin, "family": family, "parent": parent}
@@ -285,6 +288,9 @@ class SQLiteStore(Store):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = TransactionLock()
+        # data_version when the generations below were read, and the generations.
+        self._data_version = -1
+        self._generations: dict[str, int] = {}
         self._conn = sqlite3.connect(
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
@@ -357,8 +363,31 @@ class SQLiteStore(Store):
 
     def clear(self, twin: str) -> None:
         with self._raw(True) as conn:
+            cleared = self._read_generation(conn, twin) + 1
             for table in ("resources", "counts", "totals", "sequences", "meta"):
                 conn.execute(f"DELETE FROM {table} WHERE twin = ?", (twin,))
+            conn.execute(
+                "INSERT INTO meta (twin, key, value) VALUES (?, 'cleared', ?)", (twin, str(cleared))
+            )
+        # This connection's own commits leave data_version alone: note the new value here.
+        self._generations[twin] = cleared
+
+    @staticmethod
+    def _read_generation(conn: sqlite3.Connection, twin: str) -> int:
+        row = conn.execute(
+            "SELECT value FROM meta WHERE twin = ? AND key = 'cleared'", (twin,)
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def generation(self, twin: str) -> int:
+        with self._lock.held():
+            (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+            if version != self._data_version:
+                self._generations.clear()
+                self._data_version = version
+            if twin not in self._generations:
+                self._generations[twin] = self._read_generation(self._conn, twin)
+            return self._generations[twin]
 
     def dump(self, twin: str) -> dict[str, list[Resource]]:
         result: dict[str, list[Resource]] = {}

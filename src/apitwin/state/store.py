@@ -118,6 +118,14 @@ class Store(ABC):
         """Set or (None) remove a marker."""
 
     @abstractmethod
+    def generation(self, twin: str) -> int:
+        """A number that changes whenever the twin's state is cleared, through this store
+        object or any other sharing the same database (another process's reset), so that
+        what a process remembers about the state (which families it seeded) can be
+        dropped. Asked before every stateful request: backends answer without a round
+        trip to the database where they can."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release connections and files."""
 
@@ -146,12 +154,20 @@ class TransactionLock:
                 self._owner = None
 
 
-def check_page(offset: int, limit: int | None) -> None:
-    """Reject negative paging arguments the same way in every backend."""
+# Past any collection a store can hold, and within every backend's integer range (a
+# 64-bit SQL integer, Python's slice indexes): a page number a client picks at random
+# (page=2**64) must give an empty page, not an overflow.
+MAX_PAGE_ARGUMENT = 2**61  # offset + limit still fits in 63 bits
+
+
+def check_page(offset: int, limit: int | None) -> tuple[int, int | None]:
+    """Reject negative paging arguments the same way in every backend, and bound large
+    ones to what every backend can take (the page they give is the same: empty, or all)."""
     if offset < 0:
         raise ValueError(f"offset must not be negative, got {offset}")
     if limit is not None and limit < 0:
         raise ValueError(f"limit must not be negative, got {limit}")
+    return min(offset, MAX_PAGE_ARGUMENT), None if limit is None else min(limit, MAX_PAGE_ARGUMENT)
 
 
 def check_filters(filters: Mapping[str, Any] | None) -> dict[str, FilterValue]:
