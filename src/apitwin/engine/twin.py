@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from apitwin.behaviours import install_behaviour
 from apitwin.conventions.auth import TwinAuth
 from apitwin.conventions.errors import ErrorFormatter
+from apitwin.conventions.webhooks import WebhookConfigError, WebhookHub, install_webhooks
 from apitwin.engine.operation import CompiledOperation, ValidatorCache, compile_operation
 from apitwin.schema.convert import SchemaCompiler
 from apitwin.schema.synth import Synthesizer
@@ -37,6 +38,7 @@ class TwinOptions:
     max_body_bytes: int = 16 * 1024 * 1024
     empty: bool = False  # start without seed data
     auth: str = "open"  # open: any well-formed credential; strict: only issued ones
+    webhook_allow: tuple[str, ...] = ()  # callback hosts besides loopback (--webhook-allow)
 
 
 def base_path_of(doc: SpecDocument) -> str:
@@ -71,6 +73,7 @@ class Twin:
     unmapped: list[str] = field(default_factory=list)
     semantics: ResourceSemantics | None = None
     auth: TwinAuth | None = None
+    webhooks: WebhookHub | None = None
 
     @property
     def name(self) -> str:
@@ -136,6 +139,10 @@ def build_twin(
     )
     twin.auth.bind(compiled)
     install_behaviour(twin)
+    try:  # after the behaviours, so that their handlers raise events too
+        twin.webhooks = install_webhooks(twin)
+    except WebhookConfigError as exc:
+        raise SpecError(str(source), "/", f"profile webhooks: {exc}") from None
     log.debug(
         "%s: %d operations compiled in %.0f ms",
         profile.name,
