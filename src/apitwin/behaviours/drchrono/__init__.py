@@ -42,16 +42,17 @@ class Drchrono(Behaviour):
                 if handler is None or op is None:
                     continue
                 if role in _WRITES:
-                    handler = accept_fields(twin.doc, runtime, op, handler)
                     if runtime.family.name == APPOINTMENTS:
                         appointments = Appointments(twin.name, self._store, self._clock, runtime)
                         if role == "create":
                             handler = appointments.created(handler)
                         else:
                             handler = appointments.changed(handler, role)
-                    self.bind(op_id, handler)
+                    self.bind(op_id, accept_fields(twin.doc, runtime, op, handler))
                 elif role == "list":
-                    self.bind(op_id, filter_lists(twin.name, self._store, runtime, op, handler))
+                    self.bind(
+                        op_id, filter_lists(twin.doc, twin.name, self._store, runtime, op, handler)
+                    )
 
     def _store(self) -> Store:
         """Looked up per use: a forked worker process replaces the store."""

@@ -44,7 +44,12 @@ class Appointments:
         self.runtime = runtime
 
     def created(self, inner: Handler) -> Handler:
+        """A new appointment's note starts unlocked, and exists from the start."""
+
         def handle(ctx: RequestContext) -> Reply:
+            fields = ctx.request.body
+            if isinstance(fields, dict) and not isinstance(fields.get("clinical_note"), dict):
+                fields["clinical_note"] = {"locked": False}
             reply = inner(ctx)
             if reply.status == 201:
                 created = orjson.loads(reply.body)

@@ -20,6 +20,7 @@ from apitwin.behaviours.base import reject
 from apitwin.conventions.pagination import Links, PagingError
 from apitwin.engine.context import Handler, Reply, RequestContext
 from apitwin.engine.operation import CompiledOperation
+from apitwin.spec.document import SpecDocument
 from apitwin.state.semantics import FamilyRuntime
 from apitwin.state.store import Store, Transaction
 
@@ -32,18 +33,24 @@ Predicate = Callable[[Transaction, dict[str, Any]], bool]
 
 
 def filter_lists(
+    doc: SpecDocument,
     twin_name: str,
     store: Callable[[], Store],
     runtime: FamilyRuntime,
     op: CompiledOperation,
     inner: Handler,
 ) -> Handler:
-    """Wrap a list handler so that ``since``, ``date`` and ``date_range`` filter it."""
+    """Wrap a list handler so that ``since``, ``date`` and ``date_range`` filter it, and
+    so that an id parameter filters a field that holds ids as text (a clinical note's
+    ``patient`` is a string, ``?patient=`` an integer)."""
     declared = {p.spec.name for p in op.params if p.spec.location == "query"}
-    used = tuple(name for name in _NAMES if name in declared)
+    equality = runtime.filters.get(op.operation_id, frozenset())
+    as_text = frozenset(
+        name for name in equality if runtime.item_view.leaf(name, doc).get("type") == "string"
+    )
+    used = tuple(name for name in _NAMES if name in declared) + tuple(as_text)
     if not used:
         return inner
-    equality = runtime.filters.get(op.operation_id, frozenset())
     family = runtime.family.name
 
     def handle(ctx: RequestContext) -> Reply:
@@ -56,7 +63,7 @@ def filter_lists(
         except PagingError as refused:
             raise reject(refused.status, refused.message) from None
         filters = {
-            name: params[name]
+            name: str(params[name]) if name in as_text else params[name]
             for name in equality
             if name in params and isinstance(params[name], str | int | float | bool)
         }

@@ -350,9 +350,11 @@ def _delivery_view(record: Mapping[str, Any]) -> dict[str, Any]:
         "event": record["event"],
         "state": record["state"],
         "created_at": record["created_at"],
+        "created": record["created"],  # the event's time on the twin clock, in seconds
         "attempts": len(attempts),
         "response_code": last.get("status"),
         "next_attempt_at": iso(record["next"]) if record.get("next") is not None else None,
+        "next_attempt": record.get("next"),
         "history": attempts,
         "object": record.get("object"),
     }
