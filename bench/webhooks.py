@@ -89,7 +89,10 @@ def _receiver(port_out: Any) -> None:
             self.end_headers()
             self.wfile.write(payload)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 256  # 32 lanes connect at once; the default backlog is 5
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     port_out.put(server.server_address[1])
     server.serve_forever()
@@ -207,6 +210,16 @@ def run_once(base: str, receiver: str, deliver: bool, args: argparse.Namespace) 
             all(names == expected for names in per_patient.values())
             and len(per_patient) == args.patients
         )
+        states: dict[str, int] = {}
+        errors: dict[str, int] = {}
+        for record in admin.get(f"/webhooks/{hook['id']}/deliveries").json():
+            states[record["state"]] = states.get(record["state"], 0) + 1
+            for attempt in record["history"]:
+                if attempt["error"] or attempt["status"] != 200:
+                    reason = str(attempt["error"] or attempt["status"])[:80]
+                    errors[reason] = errors.get(reason, 0) + 1
+        result["states"] = states
+        result["failed_attempts"] = errors
     admin.close()
     return result
 

@@ -31,7 +31,7 @@ import httpx
 import orjson
 
 if TYPE_CHECKING:
-    from apitwin.conventions.webhooks.hub import WebhookHub
+    from apitwin.conventions.webhooks.hub import Outcome, WebhookHub
 
 __all__ = ["Attempt", "DeliveryWorker", "Job"]
 
@@ -73,7 +73,7 @@ class DeliveryWorker:
         self._start_lock = threading.Lock()
         self.retries_pending = False
         self._lanes: dict[str, deque[Attempt]] = {}
-        self._busy = 0  # deliveries filed or sending, for idle()
+        self._outcomes: list[Outcome] = []  # attempts made, not logged yet
 
     # -- any thread -------------------------------------------------------------------------
 
@@ -91,10 +91,6 @@ class DeliveryWorker:
     def running(self) -> bool:
         return self._pid == os.getpid() and self._loop is not None
 
-    def idle(self) -> bool:
-        """Nothing waiting in the inbox or in a lane (used by benchmarks and tests)."""
-        return not self._inbox and self._busy == 0
-
     def start(self) -> None:
         self._ensure_started()
 
@@ -106,7 +102,7 @@ class DeliveryWorker:
                 return
             self._inbox.clear()
             self._lanes = {}
-            self._busy = 0
+            self._outcomes = []
             ready = threading.Event()
             thread = threading.Thread(
                 target=self._thread_main,
@@ -146,6 +142,9 @@ class DeliveryWorker:
                     await asyncio.wait_for(self._wakeup.wait(), timeout=_SCAN_EVERY)
                 self._wakeup.clear()
                 self._kicked = False
+                if self._outcomes:
+                    outcomes, self._outcomes = self._outcomes, []
+                    self._guard(self.hub.record_attempts, outcomes)
                 for attempt in self._drain():
                     self._enqueue(attempt, client, semaphore, tasks)
                 if self.retries_pending and time.monotonic() - last_scan >= _SCAN_EVERY:
@@ -175,7 +174,6 @@ class DeliveryWorker:
         tasks: set[asyncio.Task[None]],
     ) -> None:
         lane = str(attempt.record.get("webhook", "")) + "|" + str(attempt.record.get("lane", ""))
-        self._busy += 1
         queue = self._lanes.get(lane)
         if queue is not None:
             queue.append(attempt)
@@ -192,11 +190,8 @@ class DeliveryWorker:
         try:
             while queue:
                 attempt = queue.popleft()
-                try:
-                    async with semaphore:
-                        await self._send(attempt, client)
-                finally:
-                    self._busy -= 1
+                async with semaphore:
+                    await self._send(attempt, client)
         finally:
             del self._lanes[lane]
 
@@ -215,14 +210,16 @@ class DeliveryWorker:
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         elapsed = (time.perf_counter() - started) * 1000
-        self._guard(
-            lambda: self.hub.record_attempt(record, status, error, elapsed, attempt.automatic)
-        )
+        # Logged by the main loop, many per transaction: the store lock the API's requests
+        # also take is held once per batch rather than once per delivery.
+        self._outcomes.append((record, status, error, elapsed, attempt.automatic))
+        if self._wakeup is not None:
+            self._wakeup.set()
 
-    def _guard(self, action: Callable[[], Any]) -> Any:
+    def _guard(self, action: Callable[..., Any], *args: Any) -> Any:
         """Store work in the worker: a failure is logged, never the end of the worker."""
         try:
-            return action()
+            return action(*args)
         except Exception:
             log.exception("%s: webhook bookkeeping failed", self.hub.twin_name)
             return None

@@ -37,6 +37,8 @@ __all__ = ["DELIVERIES_FAMILY", "WebhookHub"]
 DELIVERIES_FAMILY = "__webhook_deliveries__"
 _REFRESH = 1.0  # seconds a process trusts its copy of the registry (others may change it)
 _UNVERIFIED = "the webhook is not verified"
+# An attempt's outcome: the delivery, status, transport error, duration (ms), automatic.
+Outcome = tuple[Mapping[str, Any], int | None, str | None, float, bool]
 
 
 class WebhookHub:
@@ -189,32 +191,38 @@ class WebhookHub:
         elapsed_ms: float,
         automatic: bool,
     ) -> None:
-        """Log an attempt and decide what comes next: delivered on any 2xx; otherwise the
-        next retry of the schedule, or failed when it is exhausted."""
-        key = str(record["key"])
+        self.record_attempts([(record, status, error, elapsed_ms, automatic)])
+
+    def record_attempts(self, results: list[Outcome]) -> None:
+        """Log attempts (one transaction for a batch) and decide what comes next for
+        each: delivered on any 2xx; otherwise the next retry of the schedule, or failed
+        when it is exhausted."""
         with self.store.transaction(self.twin_name) as tx:
-            current = tx.get(DELIVERIES_FAMILY, key, for_update=True)
-            if current is None:  # forgotten by a reset meanwhile
-                return
             now = self.clock.now_in(tx)
-            current["attempts"].append(
-                {"at": iso(now), "status": status, "error": error, "ms": round(elapsed_ms, 2)}
-            )
-            if status is not None and 200 <= status < 300:
-                current["state"], current["next"] = "delivered", None
-            elif automatic and error != _UNVERIFIED:
-                tries = int(current.get("tries", 0)) + 1
-                current["tries"] = tries
-                schedule = self.config.retry_after
-                if tries <= len(schedule):
-                    base = current["created"] if self.config.retry_from == "event" else now
-                    current["state"], current["next"] = "retrying", base + schedule[tries - 1]
-                    self.worker.retries_pending = True
+            for record, status, error, elapsed_ms, automatic in results:
+                key = str(record["key"])
+                current = tx.get(DELIVERIES_FAMILY, key, for_update=True)
+                if current is None:  # forgotten by a reset meanwhile
+                    continue
+                current["attempts"].append(
+                    {"at": iso(now), "status": status, "error": error, "ms": round(elapsed_ms, 2)}
+                )
+                if status is not None and 200 <= status < 300:
+                    current["state"], current["next"] = "delivered", None
+                elif automatic and error != _UNVERIFIED:
+                    tries = int(current.get("tries", 0)) + 1
+                    current["tries"] = tries
+                    schedule = self.config.retry_after
+                    if tries <= len(schedule):
+                        base = current["created"] if self.config.retry_from == "event" else now
+                        current["state"] = "retrying"
+                        current["next"] = base + schedule[tries - 1]
+                        self.worker.retries_pending = True
+                    else:
+                        current["state"], current["next"] = "failed", None
                 else:
                     current["state"], current["next"] = "failed", None
-            else:
-                current["state"], current["next"] = "failed", None
-            tx.put(DELIVERIES_FAMILY, key, current, parent=str(current["webhook"]))
+                tx.put(DELIVERIES_FAMILY, key, current, parent=str(current["webhook"]))
 
     def claim_due(self) -> int:
         """Hand every retry the twin clock has reached to the worker; returns how many.
