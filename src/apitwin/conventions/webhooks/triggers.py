@@ -50,9 +50,12 @@ def install_triggers(twin: Twin, hub: WebhookHub) -> list[str]:
             op = ops.get(op_id)
             if kind is None or op is None or op.handler is None or owners[op_id] != 1:
                 continue
-            events = [t.event for t in hub.config.triggers_for(family, kind)]
-            if events:
-                op.handler = _wrap(hub, op.handler, runtime, role, kind, tuple(events))
+            triggers = hub.config.triggers_for(family, kind)
+            if triggers:
+                # The item before the write matters for a delete and for "when" triggers.
+                before = kind == "delete" or any(t.field_path for t in triggers)
+                events = tuple(t.event for t in triggers)
+                op.handler = _wrap(hub, op.handler, runtime, role, kind, events, before)
                 wrapped.append(op_id)
     return wrapped
 
@@ -64,6 +67,7 @@ def _wrap(
     role: str,
     kind: str,
     events: tuple[str, ...],
+    needs_before: bool,
 ) -> Handler:
     family = runtime.family.name
 
@@ -71,7 +75,7 @@ def _wrap(
         if not hub.wants(events):
             return inner(ctx)
         key = None if kind == "create" else _key(runtime, ctx.params, role)
-        before = _read(hub, family, key) if key is not None else None
+        before = _read(hub, family, key) if key is not None and needs_before else None
         reply = inner(ctx)
         if not 200 <= reply.status < 300:
             return reply
