@@ -68,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
         "issued (POST /__apitwin__/credentials, the OAuth endpoints)",
     )
     serve.add_argument(
+        "--webhook-allow",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="also deliver webhooks to HOST (repeatable; '*' for any); loopback only otherwise",
+    )
+    serve.add_argument(
         "--stateless",
         action="store_true",
         help="answer every operation from the document alone, remembering nothing",
@@ -159,7 +166,9 @@ def _serve(args: argparse.Namespace) -> int:
     from apitwin.server.runner import BindError, bind, serve_forever, serve_workers
     from apitwin.spec.document import SpecError
 
-    options = TwinOptions(seed=args.seed, empty=args.empty, auth=args.auth)
+    options = TwinOptions(
+        seed=args.seed, empty=args.empty, auth=args.auth, webhook_allow=tuple(args.webhook_allow)
+    )
     targets = _resolve_targets(args.targets, args.port)
     _check_workers(args)
     store = None if args.stateless else _open_store(args)

@@ -614,12 +614,6 @@ def test_list_filter_compares_integer_parameters_as_integers(drchrono: Served) -
     assert 0 < len(expected) < len(patients)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="drchrono documents the writable fields of POST /api/patients as query "
-    "parameters (it declares no request bodies); creates merge only the body, so the "
-    "fields are ignored",
-)
 def test_drchrono_patient_keeps_the_documented_fields_it_was_created_with(
     drchrono: Served,
 ) -> None:

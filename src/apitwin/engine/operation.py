@@ -58,6 +58,9 @@ class ValidatedRequest:
     params: dict[str, Any]
     body: Any
     media_type: str | None
+    # A body the document does not declare, as sent (a behaviour may still read it).
+    raw: bytes = b""
+    raw_type: str | None = None
 
 
 @dataclass
@@ -207,7 +210,7 @@ class CompiledOperation:
         if body or (content_type and self.bodies and body):
             if not self.bodies:
                 # Undocumented bodies are ignored, as most real servers do.
-                return ValidatedRequest(values, None, None)
+                return ValidatedRequest(values, None, None, body, content_type)
             media = match_content_type(content_type, self.body_media_types)
             if media is None:
                 raise Rejection(

@@ -16,6 +16,7 @@ from apitwin.behaviours import install_behaviour
 from apitwin.conventions.auth import TwinAuth
 from apitwin.conventions.errors import ErrorFormatter
 from apitwin.conventions.param_credentials import read_parameter_credentials
+from apitwin.conventions.webhooks import WebhookConfigError, WebhookHub, install_webhooks
 from apitwin.engine.operation import CompiledOperation, ValidatorCache, compile_operation
 from apitwin.schema.convert import SchemaCompiler
 from apitwin.schema.synth import Synthesizer
@@ -43,6 +44,7 @@ class TwinOptions:
     max_body_bytes: int = 16 * 1024 * 1024
     empty: bool = False  # start without seed data
     auth: str = "open"  # open: any well-formed credential; strict: only issued ones
+    webhook_allow: tuple[str, ...] = ()  # callback hosts besides loopback (--webhook-allow)
 
 
 def base_path_of(doc: SpecDocument) -> str:
@@ -84,6 +86,7 @@ class Twin:
     # hub.docker.com/v2/users/login beside /api/publisher/analytics/v1): routed by their
     # full path as well, outside the document's base path.
     elsewhere: Router[CompiledOperation] | None = None
+    webhooks: WebhookHub | None = None
 
     @property
     def name(self) -> str:
@@ -213,6 +216,10 @@ def build_twin(
     )
     twin.auth.bind(compiled)
     install_behaviour(twin)
+    try:  # after the behaviours, so that their handlers raise events too
+        twin.webhooks = install_webhooks(twin)
+    except WebhookConfigError as exc:
+        raise SpecError(str(source), "/", f"profile webhooks: {exc}") from None
     log.debug(
         "%s: %d operations compiled in %.0f ms",
         profile.name,

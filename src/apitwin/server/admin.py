@@ -18,7 +18,9 @@ POST /__apitwin__/clients               {"client_id", "client_secret", "redirect
                                         "public", "grant_types", "name"}: register one
 DELETE /__apitwin__/clients/ID          remove a client
 
-Credentials, clients and the clock are not API state: ``reset`` keeps them, and
+/__apitwin__/webhooks... and PATCH/DELETE /__apitwin__/state/FAMILY/KEY: admin_webhooks.py
+
+Credentials, clients, webhooks and the clock are not API state: ``reset`` keeps them, and
 ``state`` does not show their reserved families.
 """
 
@@ -30,13 +32,15 @@ import orjson
 
 from apitwin.conventions.clock import CLOCK_FAMILY, ClockError
 from apitwin.conventions.credentials import CREDENTIALS_FAMILY, CredentialError
+from apitwin.conventions.webhooks import WEBHOOKS_FAMILY
 from apitwin.engine.twin import Twin
+from apitwin.server.admin_webhooks import state_write, webhook_admin
 
 __all__ = ["ADMIN_PREFIX", "admin_request", "reset_twin"]
 
 ADMIN_PREFIX = "/__apitwin__"
 # Families that are configuration, not API state: they survive a reset.
-_KEPT_ON_RESET = (CREDENTIALS_FAMILY, CLOCK_FAMILY)
+_KEPT_ON_RESET = (CREDENTIALS_FAMILY, CLOCK_FAMILY, WEBHOOKS_FAMILY)
 
 
 def _reserved(family: str) -> bool:
@@ -67,6 +71,14 @@ def reset_twin(twin: Twin) -> None:
 def admin_request(twin: Twin, method: str, rest: str, body: bytes = b"") -> tuple[int, Any]:
     """Answer an admin request: (status, JSON-able payload)."""
     rest = rest.rstrip("/")
+    if rest == "/webhooks" or rest.startswith(("/webhooks/", "/state/")):
+        try:
+            payload = orjson.loads(body) if body.strip() else None
+        except orjson.JSONDecodeError as exc:
+            return 400, {"message": f"request body is not valid JSON: {exc}"}
+        if rest.startswith("/state/"):
+            return state_write(twin, method, rest[len("/state/") :], payload)
+        return webhook_admin(twin, method, rest[len("/webhooks") :], payload)
     if twin.auth is not None and (
         rest in ("/clock", "/auth", "/credentials", "/clients")
         or rest.startswith(("/credentials/", "/clients/"))
@@ -118,7 +130,10 @@ def _auth_admin(twin: Twin, method: str, rest: str, payload: Any) -> tuple[int, 
         if method == "POST":
             if not isinstance(payload, dict) or set(payload) != {"advance"}:
                 raise ClockError('the body must be {"advance": seconds}')
-            return 200, auth.clock.advance(payload["advance"])
+            reading = auth.clock.advance(payload["advance"])
+            if twin.webhooks is not None:  # retries the clock has now reached go out
+                twin.webhooks.claim_due()
+            return 200, reading
     elif rest == "/auth" and method == "GET":
         return 200, auth.describe()
     elif rest == "/credentials":

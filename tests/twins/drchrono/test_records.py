@@ -1,0 +1,190 @@
+"""drchrono's records beyond the document: writes whose fields come as JSON, form or query
+parameters; appointments with status transitions and clinical notes; the date filters;
+DRF-style ``{detail}`` errors that change nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tests.twins.drchrono.conftest import Drchrono
+
+
+def state(drchrono: Drchrono, family: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = drchrono.admin.get("/state").json().get(family, [])
+    return items
+
+
+def new_appointment(drchrono: Drchrono, day: str, **fields: Any) -> dict[str, Any]:
+    response = drchrono.client.post(
+        "/api/appointments", json={"scheduled_time": f"{day}T10:30:00", "status": "", **fields}
+    )
+    assert response.status_code == 201, response.text
+    appointment: dict[str, Any] = response.json()
+    return appointment
+
+
+def test_a_form_body_creates_a_patient_with_typed_fields(drchrono: Drchrono) -> None:
+    response = drchrono.client.post(
+        "/api/patients", data={"first_name": "Mary", "last_name": "Somerville", "doctor": "7"}
+    )
+    assert response.status_code == 201, response.text
+    patient = drchrono.client.get(f"/api/patients/{response.json()['id']}").json()
+    assert (patient["first_name"], patient["last_name"], patient["doctor"]) == (
+        "Mary",
+        "Somerville",
+        7,
+    )
+
+
+def test_query_parameters_update_a_patient_as_documented(drchrono: Drchrono) -> None:
+    created = drchrono.client.post("/api/patients", params={"first_name": "Emmy"}).json()
+    path = f"/api/patients/{created['id']}"
+    assert drchrono.client.patch(path, params={"last_name": "Noether"}).status_code == 204
+    patient = drchrono.client.get(path).json()
+    assert (patient["first_name"], patient["last_name"]) == ("Emmy", "Noether")
+
+
+def test_read_only_and_unknown_fields_are_ignored(drchrono: Drchrono) -> None:
+    created = drchrono.client.post(
+        "/api/patients", json={"id": 999999, "first_name": "Ida", "no_such_field": 1}
+    ).json()
+    assert created["id"] != 999999
+    assert "no_such_field" not in created
+    assert created["first_name"] == "Ida"
+
+
+def test_bad_writes_answer_400_in_drf_shape_and_change_nothing(drchrono: Drchrono) -> None:
+    before = state(drchrono, "patients")
+    bad = [
+        drchrono.client.post("/api/patients", json={"doctor": "not a number"}),
+        drchrono.client.post("/api/patients", data={"doctor": "x7"}),
+        drchrono.client.post(
+            "/api/patients", content=b"{not json", headers={"content-type": "application/json"}
+        ),
+        drchrono.client.post("/api/patients", json=[1, 2]),
+    ]
+    for response in bad:
+        assert response.status_code == 400, response.text
+        assert list(response.json()) == ["detail"]
+    assert "doctor" in bad[0].json()["detail"]
+    odd = drchrono.client.post(
+        "/api/patients", content=b"first_name=Ada", headers={"content-type": "text/csv"}
+    )
+    assert odd.status_code == 415
+    assert list(odd.json()) == ["detail"]
+    assert state(drchrono, "patients") == before
+
+
+def test_appointment_status_changes_are_recorded_as_transitions(drchrono: Drchrono) -> None:
+    appointment = new_appointment(drchrono, "2026-04-01")
+    path = f"/api/appointments/{appointment['id']}"
+    for status in ("Arrived", "In Session", "In Session", "Complete"):
+        assert drchrono.client.patch(path, json={"status": status}).status_code == 204
+    transitions = drchrono.client.get(path).json()["status_transitions"]
+    assert [(t["from_status"], t["to_status"]) for t in transitions] == [
+        ("", "Arrived"),
+        ("Arrived", "In Session"),
+        ("In Session", "Complete"),
+    ]
+    assert {t["appointment"] for t in transitions} == {str(appointment["id"])}
+    assert all(t["datetime"].endswith("Z") for t in transitions)
+
+
+def test_vitals_are_kept_on_the_appointment(drchrono: Drchrono) -> None:
+    appointment = new_appointment(drchrono, "2026-04-02")
+    path = f"/api/appointments/{appointment['id']}"
+    vitals = {"blood_pressure_1": 120, "blood_pressure_2": 80, "height": 170.5}
+    assert drchrono.client.patch(path, json={"vitals": vitals}).status_code == 204
+    kept = drchrono.client.get(path).json()["vitals"]
+    assert {k: kept[k] for k in vitals} == vitals
+
+
+def test_appointments_and_clinical_notes_filter_by_date_and_date_range(drchrono: Drchrono) -> None:
+    patient = drchrono.client.post("/api/patients", json={"first_name": "Dated"}).json()["id"]
+    days = ["2031-05-04", "2031-05-05", "2031-05-05", "2031-05-07"]
+    made = [new_appointment(drchrono, day, patient=patient)["id"] for day in days]
+
+    def ids(path: str, **params: Any) -> list[Any]:
+        response = drchrono.client.get(path, params={"patient": patient, **params})
+        assert response.status_code == 200, response.text
+        return [item.get("id", item.get("appointment")) for item in response.json()["data"]]
+
+    assert ids("/api/appointments", date="2031-05-05") == made[1:3]
+    assert ids("/api/appointments", date_range="2031-05-05/2031-05-07") == made[1:]
+    assert ids("/api/appointments", date_range="2031-05-01/2031-05-03") == []
+    assert ids("/api/clinical_notes", date="2031-05-04") == [str(made[0])]
+
+    first = drchrono.client.get(
+        "/api/appointments",
+        params={"patient": patient, "date_range": "2031-05-01/2031-05-31", "page_size": 3},
+    ).json()
+    assert [a["id"] for a in first["data"]] == made[:3]
+    assert first["previous"] is None
+    rest = drchrono.client.get(first["next"]).json()
+    assert [a["id"] for a in rest["data"]] == made[3:]
+    assert rest["next"] is None
+
+    for params in ({"date": "05/05/2031"}, {"date_range": "2031-05-07/2031-05-01"}):
+        refused = drchrono.client.get("/api/appointments", params=params)
+        assert refused.status_code == 400
+        assert list(refused.json()) == ["detail"]
+
+
+def test_since_lists_what_changed_at_or_after_a_time(drchrono: Drchrono) -> None:
+    old = drchrono.client.post("/api/patients", json={"first_name": "Old"}).json()
+    stamp = {"updated_at": "2020-01-01T00:00:00Z"}  # changed long ago, in the web UI
+    assert drchrono.admin.patch(f"/state/patients/{old['id']}", json=stamp).status_code == 200
+    since = (datetime.now(UTC) - timedelta(minutes=5)).isoformat(timespec="seconds")
+    fresh = drchrono.client.post("/api/patients", json={"first_name": "New"}).json()
+
+    listed = drchrono.client.get("/api/patients", params={"since": since, "page_size": 500}).json()
+    ids = [p["id"] for p in listed["data"]]
+    assert fresh["id"] in ids
+    assert old["id"] not in ids
+    moment = datetime.fromisoformat(since)
+    for patient in listed["data"]:
+        assert datetime.fromisoformat(patient["updated_at"].replace("Z", "+00:00")) >= moment
+    in_2019 = drchrono.client.get("/api/patients", params={"since": "2019-12-31", "page_size": 500})
+    assert old["id"] in [p["id"] for p in in_2019.json()["data"]]
+    refused = drchrono.client.get("/api/patients", params={"since": "last week"})
+    assert refused.status_code == 400
+    assert list(refused.json()) == ["detail"]
+
+
+def test_admin_state_writes_are_checked(drchrono: Drchrono) -> None:
+    appointment = new_appointment(drchrono, "2026-04-03")
+    bad = drchrono.admin.patch(
+        f"/state/appointments/{appointment['id']}", json={"duration": "long"}
+    )
+    assert bad.status_code == 400
+    assert drchrono.client.get(f"/api/appointments/{appointment['id']}").json() == appointment
+    assert drchrono.admin.patch("/state/nothing/1", json={}).status_code == 404
+    assert drchrono.admin.delete("/state/appointments/no-such-id").status_code == 404
+
+
+def test_webhook_registrations_are_checked(drchrono: Drchrono) -> None:
+    def register(**body: Any) -> httpx.Response:
+        fields = {
+            "callback_url": "http://127.0.0.1:9/hook",
+            "secret_token": "s",
+            "events": ["TASK_CREATE"],
+        }
+        return drchrono.admin.post("/webhooks", json={**fields, **body})
+
+    outside = register(callback_url="http://hooks.example.com/drchrono")
+    assert outside.status_code == 400
+    assert "--webhook-allow hooks.example.com" in outside.json()["message"]
+    assert "NO_SUCH_EVENT" in register(events=["NO_SUCH_EVENT"]).json()["message"]
+    assert register(secret_token="").status_code == 400
+    missing = drchrono.admin.post("/webhooks", json={"callback_url": "http://127.0.0.1:9/hook"})
+    assert missing.status_code == 400
+    # Nothing listens on port 9: registered, but not verified.
+    unreachable = register()
+    assert unreachable.status_code == 201
+    assert unreachable.json()["verified"] is False
+    assert unreachable.json()["verification"]["error"]
+    assert drchrono.admin.delete(f"/webhooks/{unreachable.json()['id']}").status_code == 200
+    assert drchrono.admin.get(f"/webhooks/{unreachable.json()['id']}").status_code == 404
