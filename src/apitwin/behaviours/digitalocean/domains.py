@@ -49,7 +49,7 @@ def _zone_file(domain: str, records: list[dict[str, Any]]) -> str:
             data = f"{data}."
         if r["type"] in ("MX", "SRV") and r.get("priority") is not None:
             data = f"{r['priority']} {data}"
-        lines.append(f"{r['name']} IN {r['ttl']} {r['type']} {data}")
+        lines.append(f"{r.get('name', '@')} IN {r.get('ttl', TTL)} {r['type']} {data}")
     return "\n".join(lines) + "\n"
 
 
@@ -62,6 +62,8 @@ class Domains(DigitalOcean):
                 "domains_get": self.get,
                 "domains_delete": self.delete,
                 "domains_create_record": self.create_record,
+                "domains_update_record": self.update_record,
+                "domains_patch_record": self.update_record,
             }
         )
         self.semantics.seeders[FAMILY] = self._seed
@@ -142,6 +144,25 @@ class Domains(DigitalOcean):
         with self.session() as s:
             name = self._load(s, ctx.params.get("domain_name"))
             record = _record(s, name, **{k: v for k, v in body.items() if k != "id"})
+        return self.reply(ctx, {"domain_record": record})
+
+    def update_record(self, ctx: RequestContext) -> Reply:
+        """PUT and PATCH both change only the fields sent, as the service does."""
+        body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
+        with self.session() as s:
+            name = self._load(s, ctx.params.get("domain_name"))
+            key = f"{name}/{ctx.params.get('domain_record_id')}"
+            record = s.tx.get(RECORDS, key)
+            if record is None:
+                raise not_found()
+            if "type" in body and body["type"] != record["type"]:
+                raise unprocessable("The type of a record cannot be changed.")
+            if record["type"] in ("A", "AAAA") and "data" in body:
+                _check_ip(body["data"], 4 if record["type"] == "A" else 6)
+            for field in ("name", "data", "priority", "port", "ttl", "weight", "flags", "tag"):
+                if field in body:
+                    record[field] = body[field]
+            s.tx.put(RECORDS, key, record, parent=name)
         return self.reply(ctx, {"domain_record": record})
 
 
