@@ -8,8 +8,8 @@ import pydo
 import pytest
 import yaml
 from azure.core.exceptions import HttpResponseError
-from azure.core.rest import HttpRequest
 from azure.core.pipeline.policies import HeadersPolicy
+from azure.core.rest import HttpRequest
 
 from tests.twins.digitalocean.conftest import TOKEN, Account
 
