@@ -48,6 +48,10 @@ MODULES: tuple[type[DigitalOcean], ...] = (
 )
 
 
+# Families whose document examples make good seed items (the documented SSH key).
+SEEDED_GENERICALLY = frozenset({"account_keys"})
+
+
 def _nothing(tx: Any, runtime: Any) -> None:
     """Families that start empty, as in a new account (their items come from others)."""
 
@@ -57,6 +61,7 @@ def install(twin: Twin) -> None:
         return
     shared = Shared(Settings.from_profile(twin.profile.extra.get("digitalocean")))
     for family in OWNED:
-        twin.semantics.seeders.setdefault(family, _nothing)
+        if family not in SEEDED_GENERICALLY:
+            twin.semantics.seeders.setdefault(family, _nothing)
     for module in MODULES:
         module(twin, shared).install()
