@@ -53,6 +53,13 @@ KNOWN_NEGATIVE_FAILURES: dict[str, dict[str, str]] = {
 # follows the real service where the document asks for more than the service enforces.
 # A marker is a text, or several texts that must all appear in the failure.
 KNOWN_NEGATIVE_CAUSES: dict[str, list[tuple[str | tuple[str, ...], str]]] = {
+    "digitalocean": [
+        (
+            '": null',
+            "an optional member sent as null is read as not sent (profile request_nulls), "
+            "as the service does: python-digitalocean sends every unset option as null",
+        ),
+    ],
     "nookipedia": [
         (
             "Accept-Version)",

@@ -548,3 +548,35 @@ def test_every_bundled_body_schema_compiles_and_builds() -> None:
             build_validator(compiler.compile(schema, pointer, direction))
             total += 1
     assert total > 1000
+
+
+def test_one_of_with_a_discriminator_accepts_a_value_its_branches_share() -> None:
+    """The discriminator picks the branch, so overlapping branches do not refuse a value
+    (DigitalOcean's droplet actions by tag: {"type": "power_off"} fits two branches)."""
+    doc = make_doc(
+        {
+            "Base": {"type": "object", "properties": {"type": {"type": "string"}}},
+            "Named": {
+                "allOf": [
+                    {"$ref": "#/components/schemas/Base"},
+                    {"properties": {"name": {"type": "string"}}},
+                ]
+            },
+            "Action": {
+                "discriminator": {"propertyName": "type"},
+                "oneOf": [
+                    {"$ref": "#/components/schemas/Base"},
+                    {"$ref": "#/components/schemas/Named"},
+                ],
+            },
+            "Plain": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/Base"},
+                    {"$ref": "#/components/schemas/Named"},
+                ],
+            },
+        }
+    )
+    assert validator_for(doc, "Action", "request").is_valid({"type": "power_off"})
+    assert not validator_for(doc, "Action", "request").is_valid({"type": 5})
+    assert not validator_for(doc, "Plain", "request").is_valid({"type": "power_off"})

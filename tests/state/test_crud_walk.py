@@ -13,6 +13,21 @@ from tests.state.crud_walk import WalkResult, walk
 KNOWN = {
     ("dracoon", "system_config_oauth_clients"),
     ("digitalnz", "records"),
+    # DigitalOcean's behaviour refuses, as the service does, creates that name resources
+    # the account does not have (a synthesized image id, droplet ids, project, snapshot,
+    # Kubernetes version) and deleting a region's default VPC (docs/state.md).
+    ("digitalocean", "droplets"),
+    ("digitalocean", "firewalls"),
+    ("digitalocean", "floating_ips"),
+    ("digitalocean", "floating_ips.actions"),
+    ("digitalocean", "images.actions"),
+    ("digitalocean", "kubernetes_clusters"),
+    ("digitalocean", "load_balancers"),
+    ("digitalocean", "reserved_ips"),
+    ("digitalocean", "reserved_ips.actions"),
+    ("digitalocean", "volumes"),
+    ("digitalocean", "volumes.actions"),
+    ("digitalocean", "vpcs"),
 }
 
 
@@ -41,7 +56,7 @@ def test_only_the_documented_families_fail(results: dict[str, list[WalkResult]])
 @pytest.mark.parametrize(
     ("twin", "family", "steps"),
     [
-        ("digitalocean", "droplets", ["create", "get", "list", "delete", "404"]),
+        ("digitalocean", "account_keys", ["create", "get", "list", "replace", "delete", "404"]),
         ("digitalocean", "domains.records", ["create", "get", "list", "update", "delete", "404"]),
         ("drchrono", "patients", ["create", "get", "list", "update", "delete", "404"]),
         ("dnd5e", "ability-scores", ["list", "get"]),

@@ -30,6 +30,7 @@ _CODE_NAMES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     409: "conflict",
+    412: "precondition_failed",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "unprocessable_entity",

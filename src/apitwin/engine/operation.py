@@ -77,6 +77,7 @@ class _Body:
     kind: str  # json | form | multipart | text | binary
     validator: CompiledValidator | None
     form: FormDecoder | None
+    nulls_absent: bool = False  # a null member means "not sent" (profile request_nulls)
 
 
 _LOCATION_LABEL = {"path": "path", "query": "query", "header": "header", "cookie": "cookie"}
@@ -254,6 +255,12 @@ class CompiledOperation:
         else:
             return body
         if plan.validator is not None and not plan.validator.is_valid(value):
+            if plan.nulls_absent and isinstance(value, dict) and None in value.values():
+                # Clients send unset options as null (python-digitalocean's vpc_uuid,
+                # tags, volumes); the service reads them as absent.
+                stripped = {k: v for k, v in value.items() if v is not None}
+                if plan.validator.is_valid(stripped):
+                    return stripped
             issues = plan.validator.issues(value, limit=1)
             if issues:
                 issue = issues[0]
@@ -344,7 +351,9 @@ def compile_operation(
                 if kind in ("form", "multipart")
                 else None
             )
-            bodies[media_type] = _Body(media_type, kind, validator, form)
+            bodies[media_type] = _Body(
+                media_type, kind, validator, form, profile.extra.get("request_nulls") == "absent"
+            )
             if kind == "json" and profile.extra.get("form_bodies"):
                 # The API takes every write as a form too (Discourse): same schema.
                 form_decoder = compile_form(doc, media.schema, media.pointer)

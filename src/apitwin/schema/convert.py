@@ -320,6 +320,10 @@ class SchemaCompiler:
             if exclusive.get(key) and bound in out:
                 out[key] = out.pop(bound)
         _integer_format_bounds(out)
+        if isinstance(schema.get("discriminator"), dict) and "oneOf" in out and "anyOf" not in out:
+            # The discriminator picks the branch; branches that overlap (DigitalOcean's
+            # droplet actions by tag) must not make every value "valid under more than one".
+            out["anyOf"] = out.pop("oneOf")
         if "required" in out:
             self._drop_one_way(out, schema, direction)
         if not self._is_31 and schema.get("nullable") is True:

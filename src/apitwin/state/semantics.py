@@ -40,11 +40,14 @@ from apitwin.state.store import Store, Transaction
 if TYPE_CHECKING:
     from apitwin.engine.twin import Twin
 
-__all__ = ["META_FAMILY", "FamilyRuntime", "ResourceSemantics"]
+__all__ = ["META_FAMILY", "FamilyRuntime", "ResourceSemantics", "Seeder"]
 
 log = logging.getLogger("apitwin")
 
 Handler = Callable[[RequestContext], Reply]
+# A twin's own seed data for a family: called inside the seeding transaction instead of
+# the synthesized items, so a behaviour can seed items consistent with its other state.
+Seeder = Callable[[Transaction, "FamilyRuntime"], None]
 
 _CREATED = re.compile(r"(?i)^(created|creation|date_?created|created_?(at|on|date|time))$")
 _UPDATED = re.compile(
@@ -131,6 +134,7 @@ class ResourceSemantics:
         self._seeded: set[str] = set()
         self._generation = store.generation(twin.name)  # of the state _seeded describes
         self.seeding_enabled = True
+        self.seeders: dict[str, Seeder] = {}  # family name -> a behaviour's seeder
         by_id = {op.operation_id: op for op in twin.operations}
         self._ops = by_id
         for family in families:
@@ -341,6 +345,10 @@ class ResourceSemantics:
         self._seeded.add(name)
 
     def _seed_family(self, tx: Transaction, runtime: FamilyRuntime) -> None:
+        seeder = self.seeders.get(runtime.family.name)
+        if seeder is not None:
+            seeder(tx, runtime)
+            return
         if runtime.family.singleton:
             return
         parents = [""]

@@ -1,0 +1,67 @@
+"""The DigitalOcean twin's behaviour: a cloud account that pydo and python-digitalocean
+can manage. One module per concern; each binds the operations it serves and shares the
+account's state with the others through the store (see docs/twins/digitalocean.md).
+
+A stateless twin (``--stateless``) keeps the document's canned answers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from apitwin.behaviours.digitalocean.actions import Actions
+from apitwin.behaviours.digitalocean.context import OWNED, DigitalOcean, Settings, Shared
+from apitwin.behaviours.digitalocean.domains import Domains
+from apitwin.behaviours.digitalocean.droplet_actions import DropletActions
+from apitwin.behaviours.digitalocean.droplets import Droplets
+from apitwin.behaviours.digitalocean.images import Images
+from apitwin.behaviours.digitalocean.ips import ReservedIPs
+from apitwin.behaviours.digitalocean.keys import Keys
+from apitwin.behaviours.digitalocean.kubernetes import Kubernetes
+from apitwin.behaviours.digitalocean.networking import Firewalls, LoadBalancers, Vpcs
+from apitwin.behaviours.digitalocean.projects import Projects
+from apitwin.behaviours.digitalocean.reference_handlers import Reference
+from apitwin.behaviours.digitalocean.tags import Tags
+from apitwin.behaviours.digitalocean.volumes import Volumes
+
+if TYPE_CHECKING:
+    from apitwin.engine.twin import Twin
+
+__all__ = ["install"]
+
+MODULES: tuple[type[DigitalOcean], ...] = (
+    Actions,
+    Reference,
+    Droplets,
+    DropletActions,
+    Images,
+    Tags,
+    Keys,
+    Volumes,
+    Domains,
+    ReservedIPs,
+    Firewalls,
+    LoadBalancers,
+    Vpcs,
+    Projects,
+    Kubernetes,
+)
+
+
+# Families whose document examples make good seed items (the documented SSH key).
+SEEDED_GENERICALLY = frozenset({"account_keys"})
+
+
+def _nothing(tx: Any, runtime: Any) -> None:
+    """Families that start empty, as in a new account (their items come from others)."""
+
+
+def install(twin: Twin) -> None:
+    if twin.semantics is None:
+        return
+    shared = Shared(Settings.from_profile(twin.profile.extra.get("digitalocean")))
+    for family in OWNED:
+        if family not in SEEDED_GENERICALLY:
+            twin.semantics.seeders.setdefault(family, _nothing)
+    for module in MODULES:
+        module(twin, shared).install()

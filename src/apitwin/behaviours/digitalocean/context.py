@@ -1,0 +1,190 @@
+"""What every DigitalOcean module shares: one session per request (a store transaction
+read at one instant of the twin clock, with due actions settled first), replies in the
+document's envelopes, and paging in the profile's style."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from apitwin.behaviours.base import Behaviour, reject
+from apitwin.conventions.clock import iso
+from apitwin.conventions.pagination import Links, Paginator, PagingError, compile_paginator
+from apitwin.engine.context import Reply, RequestContext
+from apitwin.state.semantics import ResourceSemantics
+from apitwin.state.store import Transaction
+
+if TYPE_CHECKING:
+    from apitwin.engine.twin import Twin
+
+__all__ = ["DigitalOcean", "Session", "Settings", "Shared"]
+
+# Families whose every item this package writes: seeded by it (consistently with the
+# reference data) instead of with synthesized items.
+OWNED = (
+    "droplets",
+    "actions",
+    "images",
+    "snapshots",
+    "tags",
+    "account_keys",
+    "volumes",
+    "domains",
+    "domains.records",
+    "reserved_ips",
+    "floating_ips",
+    "firewalls",
+    "load_balancers",
+    "vpcs",
+    "projects",
+    "kubernetes_clusters",
+    "kubernetes_clusters.node_pools",
+    "droplets.actions",
+    "volumes.actions",
+    "images.actions",
+    "reserved_ips.actions",
+    "floating_ips.actions",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long things take on the twin clock (profile key ``digitalocean``)."""
+
+    action_seconds: dict[str, float] = field(default_factory=dict)
+
+    def delay(self, kind: str) -> float:
+        table = self.action_seconds
+        return float(table.get(kind, table.get("default", 10)))
+
+    @classmethod
+    def from_profile(cls, raw: Any) -> Settings:
+        seconds = raw.get("action_seconds", {}) if isinstance(raw, dict) else {}
+        if isinstance(seconds, int | float):
+            seconds = {"default": seconds}
+        return cls({str(k): float(v) for k, v in dict(seconds).items()})
+
+
+@dataclass
+class Session:
+    """One request's view of the account: the transaction and the twin's time."""
+
+    tx: Transaction
+    now: float
+    settings: Settings
+
+    @property
+    def stamp(self) -> str:
+        return iso(self.now)
+
+
+Settler = Callable[[Session], None]
+# What a completed action does to its resource: (session, the resource's key, the
+# action's parameters). Returns False when the action could not be carried out.
+Effect = Callable[[Session, str, dict[str, Any]], "bool | None"]
+
+
+@dataclass
+class Shared:
+    """What the modules share: settings, the settlers run before each request, and the
+    effects of actions by ``resource_type:type``."""
+
+    settings: Settings
+    settlers: list[Settler] = field(default_factory=list)
+    effects: dict[str, Effect] = field(default_factory=dict)
+
+
+class DigitalOcean(Behaviour):
+    """The base of the DigitalOcean modules: one instance per module, sharing state
+    through the store and :class:`Shared`."""
+
+    def __init__(self, twin: Twin, shared: Shared) -> None:
+        super().__init__(twin)
+        assert twin.semantics is not None
+        self.semantics: ResourceSemantics = twin.semantics
+        self.shared = shared
+        self.settings = shared.settings
+        config = twin.profile.extra.get("pagination")
+        # Every DigitalOcean list pages alike (page, per_page: 20, at most 200).
+        self.paginator: Paginator = compile_paginator(
+            config if isinstance(config, dict) else None, {"page": {}, "per_page": {}}
+        )
+
+    def install(self) -> None:
+        """Bind this module's operations (and effects, seeders)."""
+        raise NotImplementedError
+
+    # -- state ------------------------------------------------------------------------------
+
+    def seed(self) -> None:
+        """Seed the owned families (once per state) in an order that lets later seeders
+        find earlier ones' items."""
+        for name in OWNED:
+            runtime = self.semantics.runtimes.get(name)
+            if runtime is not None:
+                self.semantics.ensure_seeded(runtime)
+
+    def session_in(self, tx: Transaction) -> Session:
+        """A session on a transaction someone else opened (a seeder's)."""
+        assert self.twin.auth is not None
+        return Session(tx, self.twin.auth.clock.now_in(tx), self.settings)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        self.seed()
+        assert self.twin.auth is not None
+        clock = self.twin.auth.clock
+        with self.semantics.store.transaction(self.twin.name) as tx:
+            session = Session(tx, clock.now_in(tx), self.settings)
+            for settle in self.shared.settlers:
+                settle(session)
+            yield session
+
+    # -- replies ----------------------------------------------------------------------------
+
+    def reply(self, ctx: RequestContext, body: Any) -> Reply:
+        """``body`` with the operation's documented status and headers."""
+        status, headers, payload = ctx.operation.responder.reply_json(body)
+        return Reply(status, headers, payload)
+
+    def no_content(self, ctx: RequestContext) -> Reply:
+        status, headers, payload = ctx.operation.responder.render(ctx.accept)
+        return Reply(204 if status in (200, 202, 204) else status, list(headers), b"")
+
+    def page(
+        self, ctx: RequestContext, key: str, items: list[Any], extra: dict[str, Any] | None = None
+    ) -> Reply:
+        """A page of ``items`` under ``key`` with DigitalOcean's ``links.pages`` and
+        ``meta.total``."""
+        paginator = self.paginator
+        try:
+            window = paginator.window(ctx.params)
+        except PagingError as refused:
+            raise reject(refused.status, refused.message) from None
+        end = None if window.take is None else window.offset + window.take
+        chunk = items[window.offset : end]
+        links = Links(ctx.origin, ctx.path, ctx.parts.query)
+        base = {"links": {}, "meta": {"total": len(items)}, **(extra or {})}
+        body = paginator.body(base, key, chunk, len(items), window, links)
+        return self.reply(ctx, body)
+
+
+def not_found(message: str = "The resource you were accessing could not be found.") -> Exception:
+    return reject(404, message)
+
+
+def unprocessable(message: str) -> Exception:
+    return reject(422, message)
+
+
+def integer_id(value: Any) -> int | None:
+    """A path or body id as an integer, None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None

@@ -1,0 +1,323 @@
+"""Kubernetes clusters: provisioning until their delay has passed on the twin clock, then
+running with an endpoint; node pools inside the cluster as the service returns them; a
+kubeconfig (YAML) and credentials for the cluster."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+from apitwin.behaviours.digitalocean.account import (
+    assign,
+    default_vpc,
+    ensure_tags,
+    new_uuid,
+    unassign,
+)
+from apitwin.behaviours.digitalocean.context import (
+    DigitalOcean,
+    Session,
+    not_found,
+    unprocessable,
+)
+from apitwin.behaviours.digitalocean.networking import ready
+from apitwin.behaviours.digitalocean.reference import find_region, find_size
+from apitwin.conventions.clock import iso
+from apitwin.engine.context import Reply, RequestContext
+from apitwin.state.store import Transaction
+
+__all__ = ["Kubernetes", "VERSIONS"]
+
+FAMILY = "kubernetes_clusters"
+VERSIONS = ("1.31.1-do.5", "1.30.5-do.5", "1.29.9-do.5")
+
+
+def _version(slug: Any) -> str:
+    if slug == "latest":
+        return VERSIONS[0]
+    if slug in VERSIONS:
+        return str(slug)
+    raise unprocessable(f"validation error: invalid version slug: {slug}")
+
+
+def _nodes(s: Session, pool_id: str, name: str, count: int, state: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": new_uuid(s, "__do_k8s_nodes__"),
+            "name": f"{name}-{hashlib.sha1(f'{pool_id}{i}'.encode()).hexdigest()[:5]}",
+            "status": {"state": state},
+            "droplet_id": str(450_000_000 + s.tx.next_id("__do_k8s_node_droplets__")),
+            "created_at": s.stamp,
+            "updated_at": s.stamp,
+        }
+        for i in range(count)
+    ]
+
+
+class Kubernetes(DigitalOcean):
+    def install(self) -> None:
+        self.bind_all(
+            {
+                "kubernetes_create_cluster": self.create,
+                "kubernetes_list_clusters": self.list,
+                "kubernetes_get_cluster": self.get,
+                "kubernetes_update_cluster": self.update,
+                "kubernetes_delete_cluster": self.delete,
+                "kubernetes_get_kubeconfig": self.kubeconfig,
+                "kubernetes_get_credentials": self.credentials,
+                "kubernetes_list_nodePools": self.list_pools,
+                "kubernetes_get_nodePool": self.get_pool,
+                "kubernetes_add_nodePool": self.add_pool,
+                "kubernetes_update_nodePool": self.update_pool,
+                "kubernetes_delete_nodePool": self.delete_pool,
+            }
+        )
+        self.semantics.seeders[FAMILY] = self._seed
+
+    def _seed(self, tx: Transaction, runtime: Any) -> None:
+        body = {
+            "name": "seed-cluster",
+            "region": "nyc3",
+            "version": VERSIONS[0],
+            "node_pools": [{"name": "pool-1", "size": "s-2vcpu-4gb", "count": 2}],
+        }
+        self._new(self.session_in(tx), body)
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _pool(self, s: Session, body: dict[str, Any], region: str, state: str) -> dict[str, Any]:
+        size = find_size(body.get("size"))
+        if size is None or region not in size["regions"]:
+            raise unprocessable(f"validation error: invalid size: {body.get('size')}")
+        count = body.get("count")
+        if not isinstance(count, int) or count < 1:
+            raise unprocessable("validation error: a node pool needs at least one node")
+        ident = new_uuid(s, "__do_k8s_pools__")
+        name = str(body.get("name") or f"pool-{ident[:5]}")
+        return {
+            "id": ident,
+            "name": name,
+            "size": size["slug"],
+            "count": count,
+            "tags": [
+                "k8s",
+                "k8s:worker",
+                *[t for t in body.get("tags") or [] if isinstance(t, str)],
+            ],
+            "labels": body.get("labels") or {},
+            "taints": body.get("taints") or [],
+            "auto_scale": bool(body.get("auto_scale", False)),
+            "min_nodes": int(body.get("min_nodes") or 0),
+            "max_nodes": int(body.get("max_nodes") or 0),
+            "nodes": _nodes(s, ident, name, count, state),
+        }
+
+    def _new(self, s: Session, body: dict[str, Any]) -> dict[str, Any]:
+        region = find_region(body.get("region"))
+        if region is None or not region["available"]:
+            raise unprocessable("validation error: invalid region")
+        version = _version(body.get("version"))
+        pools = body.get("node_pools")
+        if not isinstance(pools, list) or not pools:
+            raise unprocessable("validation error: a cluster needs at least one node pool")
+        vpc_uuid = body.get("vpc_uuid") or default_vpc(s, region["slug"])["id"]
+        if s.tx.get("vpcs", str(vpc_uuid)) is None:
+            raise unprocessable("validation error: invalid VPC")
+        ident = new_uuid(s, FAMILY)
+        cluster = {
+            "id": ident,
+            "name": str(body.get("name", "")),
+            "region": region["slug"],
+            "version": version,
+            "cluster_subnet": "10.244.0.0/16",
+            "service_subnet": "10.245.0.0/16",
+            "vpc_uuid": str(vpc_uuid),
+            "ipv4": "",
+            "endpoint": "",
+            "tags": ["k8s", f"k8s:{ident}", *ensure_tags(s, body.get("tags"))],
+            "node_pools": [
+                self._pool(s, p if isinstance(p, dict) else {}, region["slug"], "provisioning")
+                for p in pools
+            ],
+            "maintenance_policy": {"start_time": "00:00", "duration": "4h0m0s", "day": "any"},
+            "auto_upgrade": bool(body.get("auto_upgrade", False)),
+            "status": {"state": "provisioning", "message": "provisioning"},
+            "created_at": s.stamp,
+            "updated_at": s.stamp,
+            "surge_upgrade": bool(body.get("surge_upgrade", False)),
+            "registry_enabled": False,
+            "ha": bool(body.get("ha", False)),
+        }
+        s.tx.put(FAMILY, ident, cluster)
+        assign(s, f"do:kubernetes:{ident}")
+        return cluster
+
+    def _view(self, s: Session, cluster: dict[str, Any]) -> dict[str, Any]:
+        """A provisioning cluster becomes running once its delay has passed."""
+        if cluster["status"]["state"] == "provisioning" and ready(
+            s, cluster["created_at"], "kubernetes"
+        ):
+            serial = int(cluster["id"][:6], 16) % 250
+            cluster["status"] = {"state": "running", "message": "Cluster is running"}
+            cluster["endpoint"] = f"https://{cluster['id']}.k8s.ondigitalocean.com"
+            cluster["ipv4"] = f"164.90.{serial}.{serial % 200 + 10}"
+            for pool in cluster["node_pools"]:
+                for node in pool["nodes"]:
+                    node["status"] = {"state": "running"}
+            s.tx.put(FAMILY, cluster["id"], cluster)
+        return cluster
+
+    def _load(self, s: Session, ctx: RequestContext) -> dict[str, Any]:
+        cluster = s.tx.get(FAMILY, str(ctx.params.get("cluster_id")))
+        if cluster is None:
+            raise not_found()
+        return self._view(s, cluster)
+
+    # -- clusters ---------------------------------------------------------------------------
+
+    def create(self, ctx: RequestContext) -> Reply:
+        body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
+        with self.session() as s:
+            cluster = self._new(s, body)
+        return self.reply(ctx, {"kubernetes_cluster": cluster})
+
+    def list(self, ctx: RequestContext) -> Reply:
+        with self.session() as s:
+            items = [self._view(s, c) for c in s.tx.list(FAMILY, parent=None).items]
+        return self.page(ctx, "kubernetes_clusters", items)
+
+    def get(self, ctx: RequestContext) -> Reply:
+        with self.session() as s:
+            cluster = self._load(s, ctx)
+        return self.reply(ctx, {"kubernetes_cluster": cluster})
+
+    def update(self, ctx: RequestContext) -> Reply:
+        body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
+        with self.session() as s:
+            cluster = self._load(s, ctx)
+            if isinstance(body.get("name"), str):
+                cluster["name"] = body["name"]
+            for flag in ("auto_upgrade", "surge_upgrade", "ha"):
+                if isinstance(body.get(flag), bool):
+                    cluster[flag] = body[flag]
+            if "tags" in body:
+                cluster["tags"] = ["k8s", f"k8s:{cluster['id']}", *ensure_tags(s, body["tags"])]
+            cluster["updated_at"] = s.stamp
+            s.tx.put(FAMILY, cluster["id"], cluster)
+        return self.reply(ctx, {"kubernetes_cluster": cluster})
+
+    def delete(self, ctx: RequestContext) -> Reply:
+        with self.session() as s:
+            cluster = self._load(s, ctx)
+            s.tx.delete(FAMILY, cluster["id"])
+            unassign(s, f"do:kubernetes:{cluster['id']}")
+        return self.no_content(ctx)
+
+    def _secrets(self, cluster: dict[str, Any]) -> tuple[str, str]:
+        digest = hashlib.sha256(f"apitwin:k8s:{cluster['id']}".encode()).hexdigest()
+        pem = (
+            "-----BEGIN CERTIFICATE-----\n"
+            + base64.b64encode(digest.encode() * 8).decode()
+            + "\n-----END CERTIFICATE-----\n"
+        )
+        return base64.b64encode(pem.encode()).decode(), f"dop_v1_{digest}"
+
+    def kubeconfig(self, ctx: RequestContext) -> Reply:
+        with self.session() as s:
+            cluster = self._load(s, ctx)
+        ca, token = self._secrets(cluster)
+        name = f"do-{cluster['region']}-{cluster['name']}"
+        server = cluster["endpoint"] or f"https://{cluster['id']}.k8s.ondigitalocean.com"
+        text = (
+            "apiVersion: v1\n"
+            "kind: Config\n"
+            "clusters:\n"
+            f"- cluster:\n    certificate-authority-data: {ca}\n    server: {server}\n"
+            f"  name: {name}\n"
+            "contexts:\n"
+            f"- context:\n    cluster: {name}\n    user: {name}-admin\n  name: {name}\n"
+            f"current-context: {name}\n"
+            "preferences: {}\n"
+            "users:\n"
+            f"- name: {name}-admin\n  user:\n    token: {token}\n"
+        )
+        status, headers, _ = ctx.operation.responder.reply_json(None)
+        kept = [(k, v) for k, v in headers if k.lower() != b"content-type"]
+        return Reply(200, [*kept, (b"content-type", b"application/yaml")], text.encode())
+
+    def credentials(self, ctx: RequestContext) -> Reply:
+        with self.session() as s:
+            cluster = self._load(s, ctx)
+            expires = iso(s.now + 7 * 24 * 3600)
+        ca, token = self._secrets(cluster)
+        return self.reply(
+            ctx,
+            {
+                "server": cluster["endpoint"] or f"https://{cluster['id']}.k8s.ondigitalocean.com",
+                "certificate_authority_data": ca,
+                "client_certificate_data": None,
+                "client_key_data": None,
+                "token": token,
+                "expires_at": expires,
+            },
+        )
+
+    # -- node pools -------------------------------------------------------------------------
+
+    def _find_pool(self, cluster: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+        wanted = str(ctx.params.get("node_pool_id"))
+        pool = next((p for p in cluster["node_pools"] if p["id"] == wanted), None)
+        if pool is None:
+            raise not_found()
+        return pool
+
+    def list_pools(self, ctx: RequestContext) -> Reply:
+        with self.session() as s:
+            cluster = self._load(s, ctx)
+        return self.page(ctx, "node_pools", cluster["node_pools"])
+
+    def get_pool(self, ctx: RequestContext) -> Reply:
+        with self.session() as s:
+            pool = self._find_pool(self._load(s, ctx), ctx)
+        return self.reply(ctx, {"node_pool": pool})
+
+    def add_pool(self, ctx: RequestContext) -> Reply:
+        body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
+        with self.session() as s:
+            cluster = self._load(s, ctx)
+            state = "running" if cluster["status"]["state"] == "running" else "provisioning"
+            pool = self._pool(s, body, cluster["region"], state)
+            cluster["node_pools"].append(pool)
+            s.tx.put(FAMILY, cluster["id"], cluster)
+        return self.reply(ctx, {"node_pool": pool})
+
+    def update_pool(self, ctx: RequestContext) -> Reply:
+        body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
+        with self.session() as s:
+            cluster = self._load(s, ctx)
+            pool = self._find_pool(cluster, ctx)
+            if isinstance(body.get("name"), str):
+                pool["name"] = body["name"]
+            count = body.get("count")
+            if isinstance(count, int) and count >= 1 and count != pool["count"]:
+                if count < pool["count"]:
+                    pool["nodes"] = pool["nodes"][:count]
+                else:
+                    pool["nodes"] += _nodes(
+                        s, pool["id"], pool["name"], count - pool["count"], "running"
+                    )
+                pool["count"] = count
+            for key in ("labels", "taints", "auto_scale", "min_nodes", "max_nodes"):
+                if key in body:
+                    pool[key] = body[key]
+            s.tx.put(FAMILY, cluster["id"], cluster)
+        return self.reply(ctx, {"node_pool": pool})
+
+    def delete_pool(self, ctx: RequestContext) -> Reply:
+        with self.session() as s:
+            cluster = self._load(s, ctx)
+            pool = self._find_pool(cluster, ctx)
+            cluster["node_pools"] = [p for p in cluster["node_pools"] if p["id"] != pool["id"]]
+            s.tx.put(FAMILY, cluster["id"], cluster)
+        return self.no_content(ctx)

@@ -1,0 +1,122 @@
+"""Tags and the resources they are on. A tag's resource counts are computed from the
+resources themselves (droplets, images, volumes, volume snapshots, databases), so they
+never drift from what a client sees on those resources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apitwin.behaviours.digitalocean.context import DigitalOcean, Session, not_found, unprocessable
+from apitwin.engine.context import Reply, RequestContext
+
+__all__ = ["TAGGABLE", "Tags", "tag_object"]
+
+# resource_type -> (family, id field, URI path, key in the tag's resources)
+TAGGABLE: dict[str, tuple[str, str, str, str]] = {
+    "droplet": ("droplets", "id", "droplets", "droplets"),
+    "image": ("images", "id", "images", "images"),
+    "volume": ("volumes", "id", "volumes", "volumes"),
+    "volume_snapshot": ("volumes.snapshots", "id", "snapshots", "volume_snapshots"),
+    "database": ("databases", "id", "databases", "databases"),
+}
+
+
+def tag_object(s: Session, name: str, origin: str) -> dict[str, Any]:
+    resources: dict[str, Any] = {"count": 0, "last_tagged_uri": ""}
+    for family, field, path, key in TAGGABLE.values():
+        tagged = s.tx.list(family, parent=None, filters={"tags": name}).items
+        entry: dict[str, Any] = {"count": len(tagged)}
+        if tagged:
+            uri = f"{origin}/v2/{path}/{tagged[-1][field]}"
+            entry["last_tagged_uri"] = uri
+            resources["last_tagged_uri"] = uri
+        resources[key] = entry
+        resources["count"] += len(tagged)
+    return {"name": name, "resources": resources}
+
+
+class Tags(DigitalOcean):
+    def install(self) -> None:
+        self.bind_all(
+            {
+                "tags_create": self.create,
+                "tags_list": self.list,
+                "tags_get": self.get,
+                "tags_delete": self.delete,
+                "tags_assign_resources": lambda ctx: self.assign(ctx, True),
+                "tags_unassign_resources": lambda ctx: self.assign(ctx, False),
+            }
+        )
+
+    def create(self, ctx: RequestContext) -> Reply:
+        body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
+        name = str(body.get("name", ""))
+        with self.session() as s:
+            if s.tx.get("tags", name) is None:
+                s.tx.put("tags", name, {"name": name})
+            tag = tag_object(s, name, ctx.origin)
+        return self.reply(ctx, {"tag": tag})
+
+    def list(self, ctx: RequestContext) -> Reply:
+        with self.session() as s:
+            names = [t["name"] for t in s.tx.list("tags", parent=None).items]
+            items = [tag_object(s, name, ctx.origin) for name in names]
+        return self.page(ctx, "tags", items)
+
+    def _load(self, s: Session, name: Any) -> str:
+        if s.tx.get("tags", str(name)) is None:
+            raise not_found()
+        return str(name)
+
+    def get(self, ctx: RequestContext) -> Reply:
+        with self.session() as s:
+            tag = tag_object(s, self._load(s, ctx.params.get("tag_id")), ctx.origin)
+        return self.reply(ctx, {"tag": tag})
+
+    def delete(self, ctx: RequestContext) -> Reply:
+        """Deleting a tag takes it off every resource."""
+        with self.session() as s:
+            name = self._load(s, ctx.params.get("tag_id"))
+            for family, field, _, _ in TAGGABLE.values():
+                for item in s.tx.list(family, parent=None, filters={"tags": name}).items:
+                    found = _find(s, family, str(item[field]))
+                    if found is not None:
+                        tagged, key, parent = found
+                        tagged["tags"] = [t for t in tagged["tags"] if t != name]
+                        s.tx.put(family, key, tagged, parent=parent)
+            s.tx.delete("tags", name)
+        return self.no_content(ctx)
+
+    def assign(self, ctx: RequestContext, on: bool) -> Reply:
+        body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
+        with self.session() as s:
+            name = self._load(s, ctx.params.get("tag_id"))
+            targets = []
+            for entry in body.get("resources") or []:
+                kind = entry.get("resource_type") if isinstance(entry, dict) else None
+                if kind not in TAGGABLE:
+                    raise unprocessable(f"resource_type '{kind}' cannot be tagged.")
+                family, field, _, _ = TAGGABLE[kind]
+                found = _find(s, family, str(entry.get("resource_id")))
+                if found is None:
+                    raise not_found(f"{kind} {entry.get('resource_id')} not found")
+                targets.append((family, found))
+            for family, (item, key, parent) in targets:
+                tags = [t for t in item.get("tags") or [] if t != name]
+                item["tags"] = [*tags, name] if on else tags
+                s.tx.put(family, key, item, parent=parent)
+        return self.no_content(ctx)
+
+
+def _find(s: Session, family: str, ident: str) -> tuple[dict[str, Any], str, str] | None:
+    """The item, its store key and its parent key (volume snapshots live under their
+    volume)."""
+    if family != "volumes.snapshots":
+        found = s.tx.get(family, ident)
+        return None if found is None else (found, ident, "")
+    for volume in s.tx.list("volumes", parent=None).items:
+        key = f"{volume['id']}/{ident}"
+        snapshot = s.tx.get(family, key)
+        if snapshot is not None:
+            return snapshot, key, volume["id"]
+    return None
