@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from apitwin.behaviours import install_behaviour
@@ -37,6 +39,9 @@ class TwinOptions:
     max_body_bytes: int = 16 * 1024 * 1024
     empty: bool = False  # start without seed data
     auth: str = "open"  # open: any well-formed credential; strict: only issued ones
+    # The profile's rate limits: True as declared, False off, a mapping replaces keys of
+    # the profile's policy (conventions/ratelimit.py).
+    rate_limits: bool | Mapping[str, Any] = True
 
 
 def base_path_of(doc: SpecDocument) -> str:
