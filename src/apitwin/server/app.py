@@ -17,6 +17,7 @@ import orjson
 from apitwin.conventions.cors import CorsPolicy, declared_response_headers
 from apitwin.conventions.oauth import AuthRequest, Endpoint
 from apitwin.conventions.ratelimit import RateLimiter, Verdict
+from apitwin.conventions.suffixes import FormatSuffix, JsonSuffix
 from apitwin.conventions.versions import VersionError, VersionPrefix
 from apitwin.engine.context import RequestContext
 from apitwin.engine.operation import CompiledOperation, Rejection
@@ -76,6 +77,11 @@ class TwinApp:
             if twin.auth is not None
             else None
         )
+        # Discourse's optional .json (routes added once, here) and DigitalNZ's .{format}.
+        self._json_suffix = JsonSuffix.from_profile(extra.get("json_suffix"))
+        if self._json_suffix is not None:
+            self._json_suffix.add_aliases(twin.router, twin.operations)
+        self._format_suffix = FormatSuffix.from_profile(extra.get("format_suffix"))
         # Headers the twin computes per answer replace any the document would synthesize.
         self._replaced = frozenset(name.lower() for name, _ in self._fixed) | (
             self._limits.header_names if self._limits else frozenset()
@@ -117,6 +123,8 @@ class TwinApp:
             headers = [h for h in headers if h[0].lower() not in replaced] + self._fixed
             if limited is not None:
                 headers.extend(limited.headers)
+        if self._json_suffix is not None:
+            headers = self._json_suffix.content_type_of(headers)
         if self._cors.enabled:
             headers.extend(self._cors.response(_origin_header(scope)))
         if stream is not None and method != "HEAD":
@@ -187,15 +195,32 @@ class TwinApp:
             body = await self._read_body(receive, headers)
         except _BodyTooLarge:
             raise Rejection(413, f"request body larger than {self._max_body} bytes") from None
+        accept = headers.get("accept")
+        if self._json_suffix is not None and self._json_suffix.refuses(
+            method, match.template, accept
+        ):
+            raise Rejection(
+                406, f"{scope['path']} answers JSON only; send Accept: application/json"
+            )
         validated = operation.validate(parts, body, headers.get("content-type"))
         if operation.handler is not None:
             context = RequestContext(
-                operation, validated, parts, headers.get("accept"), _origin(scope, headers), sent
+                operation, validated, parts, accept, _origin(scope, headers), sent
             )
             reply = operation.handler(context)
-            return reply.status, reply.headers, reply.body, reply.stream
-        status, response_headers, response_body = operation.responder.render(headers.get("accept"))
-        return status, list(response_headers), response_body, None
+            status, out, response_body, stream = (
+                reply.status,
+                reply.headers,
+                reply.body,
+                reply.stream,
+            )
+        else:
+            status, rendered, response_body = operation.responder.render(accept)
+            out, stream = list(rendered), None
+        suffix = self._format_suffix
+        if suffix is not None and stream is None and suffix.wants_xml(match.params):
+            out, response_body = suffix.as_xml(out, response_body)
+        return status, out, response_body, stream
 
     async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
         declared = headers.get("content-length")
