@@ -448,7 +448,27 @@ class Forum(Behaviour):
         return Reply(EMPTY_OK.status, list(EMPTY_OK.headers))
 
     def _topic_item(self, topic: dict[str, Any]) -> dict[str, Any]:
-        fields = ["id", "title", "fancy_title", "slug", "posts_count", "reply_count", "highest_post_number", "created_at", "last_posted_at", "bumped_at", "archetype", "visible", "closed", "archived", "views", "like_count", "category_id", "last_poster_username", "tags"]
+        fields = [
+            "id",
+            "title",
+            "fancy_title",
+            "slug",
+            "posts_count",
+            "reply_count",
+            "highest_post_number",
+            "created_at",
+            "last_posted_at",
+            "bumped_at",
+            "archetype",
+            "visible",
+            "closed",
+            "archived",
+            "views",
+            "like_count",
+            "category_id",
+            "last_poster_username",
+            "tags",
+        ]
         item = {field: topic.get(field) for field in fields}
         item.update(
             {
@@ -471,8 +491,9 @@ class Forum(Behaviour):
         return item
 
     def latest(self, context: RequestContext) -> Reply:
-        page = context.params.get("page")
-        page = page if isinstance(page, int) and page > 0 else 0
+        # the document declares no page parameter, the service takes one (from 0)
+        given = context.parts.query.get("page") or ["0"]
+        page = int(given[0]) if given[0].isdigit() else 0
         with self._tx() as tx:
             topics = [t for t in tx.list(TOPICS).items if "title" in t and not t.get("deleted_at")]
         topics.sort(key=lambda t: (t.get("bumped_at") or "", t["id"]), reverse=True)
@@ -552,5 +573,18 @@ class Forum(Behaviour):
 
 
 _CATEGORY_FIELDS = frozenset(
-    ["id", "name", "slug", "color", "text_color", "description", "parent_category_id", "position", "topic_count", "post_count", "read_restricted", "permission"]
+    [
+        "id",
+        "name",
+        "slug",
+        "color",
+        "text_color",
+        "description",
+        "parent_category_id",
+        "position",
+        "topic_count",
+        "post_count",
+        "read_restricted",
+        "permission",
+    ]
 )
