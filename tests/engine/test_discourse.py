@@ -71,3 +71,23 @@ def test_refused_post_uses_the_service_error_shape(client: TwinClient) -> None:
     assert response.headers["content-type"] == "application/json; charset=utf-8"
     assert response.json()["errors"] == ["Title is too short (minimum is 15 characters)"]
     assert client.get("/latest.json", headers=HEADERS).json()["topic_list"]["topics"] == []
+
+
+def test_deleting_a_reply_keeps_the_topic_and_the_first_post_takes_it(
+    client: TwinClient,
+) -> None:
+    first = _topic(client, 1)
+    reply = client.post(
+        "/posts.json",
+        json={"topic_id": first["topic_id"], "raw": "A reply long enough to pass."},
+        headers=HEADERS,
+    ).json()
+    assert (
+        client.request("DELETE", f"/posts/{reply['id']}.json", headers=HEADERS).status_code == 200
+    )
+    assert client.get(f"/posts/{reply['id']}.json", headers=HEADERS).status_code == 404
+    topic = client.get(f"/t/{first['topic_id']}.json", headers=HEADERS).json()
+    assert topic["posts_count"] == 1
+    assert topic["post_stream"]["stream"] == [first["id"]]
+    assert client.request("DELETE", f"/posts/{first['id']}", headers=HEADERS).status_code == 200
+    assert client.get(f"/t/{first['topic_id']}.json", headers=HEADERS).status_code == 404

@@ -337,7 +337,7 @@ class Forum(Behaviour):
 
     def _post(self, tx: Transaction, post_id: str) -> dict[str, Any]:
         post = tx.get(POSTS, post_id, for_update=True)
-        if post is None or post.get("deleted_at"):
+        if post is None:
             raise reject(404, NOT_FOUND)
         return post
 
@@ -375,17 +375,22 @@ class Forum(Behaviour):
     def delete_post(self, context: RequestContext) -> Reply:
         with self._tx() as tx:
             post = self._post(tx, self._id(context))
-            if post["post_number"] == 1:  # deleting the first post deletes the topic
-                self._delete_topic(tx, str(post["topic_id"]))
+            topic = tx.get(TOPICS, str(post.get("topic_id")), for_update=True)
+            if post.get("post_number") == 1 and topic is not None:
+                self._delete_topic(tx, str(topic["id"]))  # the first post takes its topic
             else:
-                post["deleted_at"] = _stamp(self.clock.now_in(tx))
-                tx.put(POSTS, str(post["id"]), post)
+                tx.delete(POSTS, str(post["id"]))
+                if topic is not None:
+                    topic["post_ids"] = [n for n in topic.get("post_ids", []) if n != post["id"]]
+                    topic["posts_count"] = max(topic.get("posts_count", 1) - 1, 0)
+                    tx.put(TOPICS, str(topic["id"]), topic)
+                    self._count_in_category(tx, topic.get("category_id"), topics=0, posts=-1)
         return Reply(EMPTY_OK.status, list(EMPTY_OK.headers))
 
     def list_posts(self, context: RequestContext) -> Reply:
         before = context.params.get("before")
         with self._tx() as tx:
-            posts = [p for p in tx.list(POSTS).items if not p.get("deleted_at")]
+            posts = tx.list(POSTS).items
         if isinstance(before, int):
             posts = [p for p in posts if p["id"] < before]
         posts.sort(key=lambda p: -p["id"])
@@ -397,13 +402,13 @@ class Forum(Behaviour):
 
     def _topic(self, tx: Transaction, topic_id: str) -> dict[str, Any]:
         topic = tx.get(TOPICS, topic_id, for_update=True)
-        if topic is None or topic.get("deleted_at") or "title" not in topic:
+        if topic is None:
             raise reject(404, NOT_FOUND)
         return topic
 
     def _topic_posts(self, tx: Transaction, topic: dict[str, Any]) -> list[dict[str, Any]]:
         posts = [tx.get(POSTS, str(number)) for number in topic.get("post_ids", [])]
-        return [p for p in posts if p is not None and not p.get("deleted_at")]
+        return [p for p in posts if p is not None]
 
     def get_topic(self, context: RequestContext) -> Reply:
         with self._tx() as tx:
@@ -495,7 +500,7 @@ class Forum(Behaviour):
         given = context.parts.query.get("page") or ["0"]
         page = int(given[0]) if given[0].isdigit() else 0
         with self._tx() as tx:
-            topics = [t for t in tx.list(TOPICS).items if "title" in t and not t.get("deleted_at")]
+            topics = [t for t in tx.list(TOPICS).items if "title" in t]
         topics.sort(key=lambda t: (t.get("bumped_at") or "", t["id"]), reverse=True)
         shown = topics[page * PER_PAGE : (page + 1) * PER_PAGE]
         answer = self._template("listLatestTopics")
@@ -517,16 +522,8 @@ class Forum(Behaviour):
         term = str(context.params.get("q") or "")
         words = [w.lower() for w in term.split() if ":" not in w]
         with self._tx() as tx:
-            topics = {
-                t["id"]: t
-                for t in tx.list(TOPICS).items
-                if "title" in t and not t.get("deleted_at")
-            }
-            posts = [
-                p
-                for p in tx.list(POSTS).items
-                if not p.get("deleted_at") and p.get("topic_id") in topics
-            ]
+            topics = {t["id"]: t for t in tx.list(TOPICS).items if "title" in t}
+            posts = [p for p in tx.list(POSTS).items if p.get("topic_id") in topics]
         found = []
         for post in posts:
             text = f"{topics[post['topic_id']]['title']} {post.get('raw', '')}".lower()
