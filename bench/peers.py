@@ -609,7 +609,9 @@ def main() -> None:
         scenarios=[asdict(s) for s in SCENARIOS if s.name in chosen],
     )
     with tempfile.TemporaryDirectory(prefix="apitwin-bench-") as data_dir:
-        command = [sys.executable, "-m", "apitwin", "serve"]
+        # One token sends thousands of requests a second: DigitalOcean's 250-a-minute limit would
+        # turn the run into 429s. Rate limits are off here; their cost is in docs/conventions.md.
+        command = [sys.executable, "-m", "apitwin", "serve", "--rate-limits", "off"]
         command += ["--store", "memory"] if args.store == "memory" else ["--data-dir", data_dir]
         admin = f"http://127.0.0.1:{twins['dnd5e'].port}/__apitwin__/"
         print(f"$ {' '.join(command)}", flush=True)

@@ -82,7 +82,10 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="apitwin-bench-") as data_dir:
+        # One token sends thousands of requests a second: DigitalOcean's 250-a-minute limit would
+        # turn the run into 429s. Rate limits are off here; their cost is in docs/conventions.md.
         command = [sys.executable, "-m", "apitwin", "serve", scenario.twin, "--port", str(port)]
+        command += ["--rate-limits", "off"]
         command += ["--store", "memory"] if args.store == "memory" else ["--data-dir", data_dir]
         with started(command, f"{base}/__apitwin__/", "apitwin serve") as (process, _):
             droplet = prepare_apitwin(base) if scenario.twin == "digitalocean" else ""

@@ -111,7 +111,10 @@ def main() -> None:
             port = free_port()
             base = f"http://127.0.0.1:{port}"
             command = [sys.executable, "-m", "apitwin", "serve", "digitalocean"]
+            # One token sends thousands of requests a second: DigitalOcean's 250-a-minute limit would
+            # turn the run into 429s. Rate limits are off here; their cost is in docs/conventions.md.
             command += ["--port", str(port), "--data-dir", data_dir, "--workers", str(n)]
+            command += ["--rate-limits", "off"]
             print(f"$ {' '.join(command)}", flush=True)
             process, _ = stack.enter_context(
                 started(command, f"{base}/__apitwin__/", f"apitwin --workers {n}")

@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from apitwin.engine.twin import TwinOptions, build_twin
 from apitwin.server.app import TwinApp
@@ -31,14 +33,16 @@ def create_app(
     stateful: bool = True,
     empty: bool = False,
     auth: str = "open",
+    rate_limits: bool | Mapping[str, Any] = True,
 ) -> TwinApp:
     """Build the ASGI app of a bundled twin (by name) or of a document (by path).
 
     State lives in ``store`` (a fresh in-memory store by default); ``stateful=False``
     answers every operation from the document alone. ``auth="strict"`` accepts only
-    credentials the twin issued (see docs/auth.md).
+    credentials the twin issued (see docs/auth.md). ``rate_limits=False`` turns the
+    profile's rate limits off; a mapping replaces keys of the policy (docs/conventions.md).
     """
-    options = TwinOptions(seed=seed, empty=empty, auth=auth)
+    options = TwinOptions(seed=seed, empty=empty, auth=auth, rate_limits=rate_limits)
     if stateful and store is None:
         store = MemoryStore()
     chosen = store if stateful else None

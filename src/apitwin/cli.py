@@ -12,6 +12,7 @@ import gc
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,14 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="HOST",
         help="also deliver webhooks to HOST (repeatable; '*' for any); loopback only otherwise",
+    )
+    serve.add_argument(
+        "--rate-limits",
+        action="append",
+        default=[],
+        metavar="on|off|TWIN=on|off",
+        help="the rate limits twins declare (DigitalOcean, Docker Hub): on (default) or off, "
+        "for every twin or for one (repeatable)",
     )
     serve.add_argument(
         "--stateless",
@@ -169,6 +178,7 @@ def _serve(args: argparse.Namespace) -> int:
     options = TwinOptions(
         seed=args.seed, empty=args.empty, auth=args.auth, webhook_allow=tuple(args.webhook_allow)
     )
+    default_limits, twin_limits = _rate_limit_choices(args.rate_limits)
     targets = _resolve_targets(args.targets, args.port)
     _check_workers(args)
     store = None if args.stateless else _open_store(args)
@@ -179,7 +189,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         for profile, path in targets:
             try:
-                twin = build_twin(profile, path, options, store)
+                limits = twin_limits.get(profile.name, default_limits)
+                twin = build_twin(profile, path, replace(options, rate_limits=limits), store)
             except SpecError as exc:
                 raise UsageError(str(exc)) from None
             if args.verbose:
@@ -209,6 +220,21 @@ def _serve(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         serve_forever(bindings)
     return 0
+
+
+def _rate_limit_choices(values: Sequence[str]) -> tuple[bool, dict[str, bool]]:
+    """``--rate-limits off`` for every twin, ``--rate-limits digitalocean=off`` for one."""
+    default = True
+    per_twin: dict[str, bool] = {}
+    for value in values:
+        name, _, choice = value.rpartition("=")
+        if choice not in ("on", "off"):
+            raise UsageError(f"--rate-limits: expected on, off or TWIN=on|off, got {value!r}")
+        if name:
+            per_twin[name] = choice == "on"
+        else:
+            default = choice == "on"
+    return default, per_twin
 
 
 def _print_oauth_clients(bindings: Sequence[Binding], mode: str) -> None:

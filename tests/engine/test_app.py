@@ -348,11 +348,6 @@ def test_path_suffix_outside_its_enum_is_refused() -> None:
     assert request("digitalnz", "GET", "/records.json?api_key=key").status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="digitalnz.json: the {format} suffix (json|xml) selects the response format; "
-    "the twin answers /records.xml with a JSON body",
-)
 def test_digitalnz_xml_suffix_answers_xml() -> None:
     response = request("digitalnz", "GET", "/records.xml?api_key=key")
     assert response.status_code == 200

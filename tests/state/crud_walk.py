@@ -116,7 +116,21 @@ class Walker:
         if body is not None:
             kwargs["content"] = httpx.Request("POST", "/", json=body).content
             headers["content-type"] = content_type or "application/json"
-        return await self.client.request(op.operation.method, path, **kwargs)
+        response = await self.client.request(op.operation.method, path, **kwargs)
+        if response.status_code == 429:  # a rate limit: wait as told (on the twin clock), once
+            await self.wait_out(response)
+            response = await self.client.request(op.operation.method, path, **kwargs)
+        return response
+
+    async def wait_out(self, refused: httpx.Response) -> None:
+        """Move the twin clock past a 429's retry time (``Retry-After`` seconds, or Docker
+        Hub's ``X-Retry-After`` epoch)."""
+        clock = (await self.client.get("/__apitwin__/clock")).json()["now"]
+        if "retry-after" in refused.headers:
+            seconds = float(refused.headers["retry-after"])
+        else:
+            seconds = float(refused.headers.get("x-retry-after", clock + 60)) - clock
+        await self.client.post("/__apitwin__/clock", json={"advance": max(seconds, 0) + 1})
 
     async def parent_values(self, family: Family) -> dict[str, Any]:
         """Path values of an existing parent (a seed item of the parent family)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -45,6 +46,9 @@ class TwinOptions:
     empty: bool = False  # start without seed data
     auth: str = "open"  # open: any well-formed credential; strict: only issued ones
     webhook_allow: tuple[str, ...] = ()  # callback hosts besides loopback (--webhook-allow)
+    # The profile's rate limits: True as declared, False off, a mapping replaces keys of
+    # the profile's policy (conventions/ratelimit.py).
+    rate_limits: bool | Mapping[str, Any] = True
 
 
 def base_path_of(doc: SpecDocument) -> str:

@@ -18,6 +18,8 @@ import orjson
 
 from apitwin.conventions.cors import CorsPolicy, declared_response_headers
 from apitwin.conventions.oauth import AuthRequest, Endpoint
+from apitwin.conventions.ratelimit import RateLimiter, Verdict
+from apitwin.conventions.suffixes import FormatSuffix, JsonSuffix
 from apitwin.conventions.versions import VersionError, VersionPrefix
 from apitwin.engine.context import RequestContext
 from apitwin.engine.operation import CompiledOperation, Rejection
@@ -37,6 +39,14 @@ Send = Callable[[Message], Awaitable[None]]
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class _Limited(Rejection):
+    """429: the request was not counted and nothing else of it was looked at."""
+
+    def __init__(self, verdict: Verdict, message: str) -> None:
+        super().__init__(429, message)
+        self.verdict = verdict
 
 
 class TwinApp:
@@ -62,7 +72,22 @@ class TwinApp:
         # Headers the profile fixes on every answer (Docker's Api-Version): they replace
         # any value the document's response headers would synthesize.
         self._fixed = [self._versions.header] if self._versions and self._versions.header else []
-        self._fixed_names = frozenset(name.lower() for name, _ in self._fixed)
+        self._limits = (
+            RateLimiter.from_profile(
+                extra.get("rate_limits"), twin.auth.clock, twin.options.rate_limits
+            )
+            if twin.auth is not None
+            else None
+        )
+        # Discourse's optional .json (routes added once, here) and DigitalNZ's .{format}.
+        self._json_suffix = JsonSuffix.from_profile(extra.get("json_suffix"))
+        if self._json_suffix is not None:
+            self._json_suffix.add_aliases(twin.router, twin.operations)
+        self._format_suffix = FormatSuffix.from_profile(extra.get("format_suffix"))
+        # Headers the twin computes per answer replace any the document would synthesize.
+        self._replaced = frozenset(name.lower() for name, _ in self._fixed) | (
+            self._limits.header_names if self._limits else frozenset()
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -82,17 +107,26 @@ class TwinApp:
             await self._admin(path[len(ADMIN_PREFIX) :], method, scope, receive, send)
             return
         stream: AsyncIterator[bytes] | None = None
+        limited: Verdict | None = None
         try:
+            if self._limits is not None and method != "OPTIONS":
+                limited = self._count(self._limits, scope, path, method)
             status, headers, body, stream = await self._handle(scope, receive, path, method)
         except Rejection as rejection:
+            if isinstance(rejection, _Limited):
+                limited = rejection.verdict
             status, headers, body = self._error(rejection.status, rejection.message, rejection.code)
             headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in rejection.headers)
         except Exception:  # a defect of the twin must still answer in the API's own shape
             log.exception("%s: internal error on %s %s", self.twin.name, method, path)
             status, headers, body = self._error(500, "internal error in the twin")
-        if self._fixed:
-            fixed = self._fixed_names
-            headers = [h for h in headers if h[0].lower() not in fixed] + self._fixed
+        if self._replaced:
+            replaced = self._replaced
+            headers = [h for h in headers if h[0].lower() not in replaced] + self._fixed
+            if limited is not None:
+                headers.extend(limited.headers)
+        if self._json_suffix is not None:
+            headers = self._json_suffix.content_type_of(headers)
         if self._cors.enabled:
             headers.extend(self._cors.response(_origin_header(scope)))
         if stream is not None and method != "HEAD":
@@ -104,6 +138,19 @@ class TwinApp:
             body = b""
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    def _count(self, limits: RateLimiter, scope: Scope, path: str, method: str) -> Verdict:
+        """Count the request against the twin's rate limits; 429 when one is used up."""
+        base = self._base
+        if base and path.startswith(base):
+            path = path[len(base) :] or "/"
+        client = scope.get("client")
+        verdict = limits.check(
+            method, path, limits.client_of(scope.get("headers", ()), client[0] if client else "")
+        )
+        if verdict.refused:
+            raise _Limited(verdict, limits.message)
+        return verdict
 
     async def _handle(
         self, scope: Scope, receive: Receive, path: str, method: str
@@ -154,15 +201,32 @@ class TwinApp:
             body = await self._read_body(receive, headers)
         except _BodyTooLarge:
             raise Rejection(413, f"request body larger than {self._max_body} bytes") from None
+        accept = headers.get("accept")
+        if self._json_suffix is not None and self._json_suffix.refuses(
+            method, match.template, accept
+        ):
+            raise Rejection(
+                406, f"{scope['path']} answers JSON only; send Accept: application/json"
+            )
         validated = operation.validate(parts, body, headers.get("content-type"))
         if operation.handler is not None:
             context = RequestContext(
-                operation, validated, parts, headers.get("accept"), _origin(scope, headers), sent
+                operation, validated, parts, accept, _origin(scope, headers), sent
             )
             reply = operation.handler(context)
-            return reply.status, reply.headers, reply.body, reply.stream
-        status, response_headers, response_body = operation.responder.render(headers.get("accept"))
-        return status, list(response_headers), response_body, None
+            status, out, response_body, stream = (
+                reply.status,
+                reply.headers,
+                reply.body,
+                reply.stream,
+            )
+        else:
+            status, rendered, response_body = operation.responder.render(accept)
+            out, stream = list(rendered), None
+        suffix = self._format_suffix
+        if suffix is not None and stream is None and suffix.wants_xml(match.params):
+            out, response_body = suffix.as_xml(out, response_body)
+        return status, out, response_body, stream
 
     async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
         declared = headers.get("content-length")

@@ -1,0 +1,96 @@
+"""pydiscourse, Discourse's Python client, against the Discourse twin on a loopback port:
+a forum session from category to deleted topic, as a user of the client writes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pydiscourse import DiscourseClient
+from pydiscourse.exceptions import DiscourseClientError
+
+from tests.conftest import ServedTwin, start_twin, stop_twin
+
+API_KEY = "a" * 64
+
+
+@pytest.fixture
+def served() -> Iterator[ServedTwin]:
+    twin = start_twin("discourse", "--empty")
+    yield twin
+    stop_twin(twin)
+
+
+@pytest.fixture
+def client(served: ServedTwin) -> DiscourseClient:
+    return DiscourseClient(served.base_url.rstrip("/"), api_username="system", api_key=API_KEY)
+
+
+def test_a_forum_session_from_category_to_deleted_topic(client: DiscourseClient) -> None:
+    category = client.create_category("Twin testing", "49d9e9")["category"]
+    assert category["name"] == "Twin testing" and category["slug"] == "twin-testing"
+    assert [c["name"] for c in client.categories()] == ["Twin testing"]
+
+    first = client.create_post(
+        "The first post of this topic, long enough to pass.",
+        category_id=category["id"],
+        title="A topic started through pydiscourse",
+    )
+    assert first["post_number"] == 1 and first["username"] == "system"
+    topic_id = first["topic_id"]
+    reply = client.create_post("A reply, long enough to be accepted.", topic_id=topic_id)
+    assert (reply["topic_id"], reply["post_number"]) == (topic_id, 2)
+
+    # read: the topic's posts in order, one post by id, the latest list, the category
+    posts = client.topic_posts(topic_id)["post_stream"]["posts"]
+    assert [p["id"] for p in posts] == [first["id"], reply["id"]]
+    assert client.post_by_id(reply["id"])["raw"] == "A reply, long enough to be accepted."
+    (listed,) = client.latest_topics()["topic_list"]["topics"]
+    assert (listed["id"], listed["title"], listed["posts_count"]) == (
+        topic_id,
+        "A topic started through pydiscourse",
+        2,
+    )
+    shown = client.category(category["id"])["category"]
+    assert (shown["topic_count"], shown["post_count"]) == (1, 2)
+
+    edited = client.update_post(reply["id"], "An edited reply that mentions a kiwi.", "typo")
+    assert edited["post"]["raw"] == "An edited reply that mentions a kiwi."
+    assert edited["post"]["version"] == 2
+    assert (
+        client.post_by_id(reply["id"])["cooked"] == "<p>An edited reply that mentions a kiwi.</p>"
+    )
+
+    found = client.search("kiwi")
+    assert [p["id"] for p in found["posts"]] == [reply["id"]]
+    assert found["grouped_search_result"]["post_ids"] == [reply["id"]]
+    assert [t["id"] for t in found["topics"]] == [topic_id]
+    assert client.search("pineapple")["posts"] == []
+
+    assert client.delete_topic(topic_id) is None  # 200 with an empty body
+    assert client.latest_topics()["topic_list"]["topics"] == []
+    assert client.search("kiwi")["posts"] == []
+    with pytest.raises(DiscourseClientError) as gone:
+        client.post_by_id(reply["id"])
+    assert gone.value.response.status_code == 404
+
+
+def test_refused_topic_names_the_rule_and_creates_nothing(client: DiscourseClient) -> None:
+    with pytest.raises(DiscourseClientError, match=r"Title is too short \(minimum is 15"):
+        client.create_post("A body that is long enough to pass.", title="Too short")
+    with pytest.raises(DiscourseClientError, match=r"Body is too short \(minimum is 20"):
+        client.create_post("tiny", title="A title that is long enough")
+    assert client.latest_topics()["topic_list"]["topics"] == []
+
+
+def test_reply_to_a_missing_topic_is_not_found(client: DiscourseClient) -> None:
+    with pytest.raises(DiscourseClientError) as missing:
+        client.create_post("A reply to nothing at all, long enough.", topic_id=404)
+    assert missing.value.response.status_code == 404
+
+
+def test_duplicate_category_name_is_refused(client: DiscourseClient) -> None:
+    client.create_category("Announcements", "0088CC")
+    with pytest.raises(DiscourseClientError, match="already been taken"):
+        client.create_category("announcements", "0088CC")
+    assert len(client.categories()) == 1
