@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from apitwin.state.memory import MemoryStore
 from apitwin.state.stores import open_store
 from tests.conftest import start_twin, stop_twin
 from tests.conventions.conftest import TwinClient
+from tests.state.conftest import POSTGRES_DSN
 from tests.twins.conftest import DVP_BASE, MOBY, advance, login
 
 MODES = ("open", "strict")
@@ -196,11 +196,8 @@ def test_stateless_dvp_answers_from_the_document(twin: Callable[..., TwinClient]
     assert response.status_code == 200 and "namespaces" in response.json()
 
 
-@pytest.mark.skipif(
-    not os.environ.get("APITWIN_TEST_POSTGRES"), reason="APITWIN_TEST_POSTGRES is not set"
-)
 def test_served_hub_and_dvp_share_pulls_through_postgresql() -> None:
-    dsn = os.environ["APITWIN_TEST_POSTGRES"]
+    dsn = POSTGRES_DSN
     hub = start_twin("docker-hub", "--store", dsn, "--auth", "strict")
     dvp = start_twin("docker-dvp", "--store", dsn, "--auth", "strict")
     store = open_store(dsn, Path("."))

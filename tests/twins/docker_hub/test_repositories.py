@@ -3,7 +3,6 @@ REST way, created and deleted by clients, and remembered."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from apitwin.behaviours.docker_registry import hub_image, push_tag
 from apitwin.state.memory import MemoryStore
 from tests.conftest import start_twin, stop_twin
 from tests.conventions.conftest import TwinClient
+from tests.state.conftest import POSTGRES_DSN
 from tests.twins.conftest import login
 
 MODES = ("open", "strict")
@@ -183,11 +183,8 @@ def test_created_repositories_survive_a_restart(tmp_path: Path) -> None:
         stop_twin(served)
 
 
-@pytest.mark.skipif(
-    not os.environ.get("APITWIN_TEST_POSTGRES"), reason="APITWIN_TEST_POSTGRES is not set"
-)
 def test_repositories_are_shared_through_postgresql() -> None:
-    dsn = os.environ["APITWIN_TEST_POSTGRES"]
+    dsn = POSTGRES_DSN
     one = start_twin("docker-hub", "--store", dsn)
     two = start_twin("docker-hub", "--store", dsn)
     try:
