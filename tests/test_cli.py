@@ -407,3 +407,15 @@ def test_check_of_a_clean_document_has_no_warnings(tmp_path: Path) -> None:
 
 def test_check_missing_file(tmp_path: Path) -> None:
     assert_one_line_error(run_cli("check", "nowhere.json", cwd=tmp_path), "nowhere.json")
+
+
+def test_inspect_names_the_operations_a_behaviour_module_serves() -> None:
+    """Docker Hub's login is code, not an inferred family: inspect says so instead of
+    calling it answered from the spec alone."""
+    result = run_cli("inspect", "docker-hub")
+    assert result.returncode == 0, result.stderr
+    served, _, unmapped = result.stdout.partition("Unmapped operations")
+    assert "Served by the twin's behaviour module" in served
+    assert "PostUsersLogin" in served.split("Served by the twin's behaviour module")[1]
+    assert "PostUsersLogin" not in unmapped
+    assert "AuditLogs_GetAuditLogs" in unmapped

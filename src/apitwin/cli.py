@@ -308,14 +308,23 @@ def _inspect(args: argparse.Namespace) -> int:
     from apitwin.engine.twin import build_twin
     from apitwin.spec.document import SpecError
     from apitwin.state.inspect import format_inspection
+    from apitwin.state.memory import MemoryStore
 
     [(profile, path)] = _resolve_targets([args.target], None)
     try:
-        twin = build_twin(profile, path)
+        # A throwaway store, so the behaviour module installs as when serving.
+        twin = build_twin(profile, path, store=MemoryStore())
     except SpecError as exc:
         raise UsageError(str(exc)) from None
     operations = [compiled.operation for compiled in twin.operations]
-    print(format_inspection(twin.name, twin.families, twin.unmapped, operations))
+    generic = twin.semantics.handlers if twin.semantics is not None else {}
+    behaviour = [
+        compiled.operation_id
+        for compiled in twin.operations
+        if compiled.handler is not None
+        and compiled.handler is not generic.get(compiled.operation_id)
+    ]
+    print(format_inspection(twin.name, twin.families, twin.unmapped, operations, behaviour))
     return 0
 
 

@@ -51,10 +51,12 @@ def format_inspection(
     families: Sequence[Family],
     unmapped: Sequence[str],
     operations: Iterable[Operation] | None = None,
+    behaviour: Sequence[str] = (),
 ) -> str:
-    """A table of the families, each followed by its roles, then the unmapped operations.
+    """A table of the families, each followed by its roles, then the operations the twin's
+    behaviour module serves or wraps, then the unmapped operations answered from the spec.
 
-    ``operations`` (optional) adds the method and path of unmapped operations.
+    ``operations`` (optional) adds the method and path of listed operations.
     """
     by_id = {op.operation_id: op for op in operations or ()}
     mapped = {op_id for family in families for op_id in family.operations.values()}
@@ -85,16 +87,29 @@ def format_inspection(
             lines.append(row)
             lines.extend(_details(family))
         lines.append("")
-    if unmapped:
+    if behaviour:
         lines.append(
-            f"Unmapped operations ({len(unmapped)}): in no family, answered from the spec alone"
+            f"Served by the twin's behaviour module ({len(behaviour)}): "
+            "code for what the document cannot express"
         )
-        rows: list[Sequence[str]] = []
-        for op_id in unmapped:
-            op = by_id.get(op_id)
-            rows.append((op.method, op.path, op_id) if op else ("", "", op_id))
-        lines.extend("    " + line.strip() for line in _table(rows))
+        lines.extend(_operation_rows(behaviour, by_id))
+        lines.append("")
+    served = set(behaviour)
+    spec_only = [op_id for op_id in unmapped if op_id not in served]
+    if spec_only:
+        lines.append(
+            f"Unmapped operations ({len(spec_only)}): in no family, answered from the spec alone"
+        )
+        lines.extend(_operation_rows(spec_only, by_id))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _operation_rows(op_ids: Sequence[str], by_id: dict[str, Operation]) -> list[str]:
+    rows: list[Sequence[str]] = []
+    for op_id in op_ids:
+        op = by_id.get(op_id)
+        rows.append((op.method, op.path, op_id) if op else ("", "", op_id))
+    return ["    " + line.strip() for line in _table(rows)]
 
 
 def _details(family: Family) -> list[str]:
