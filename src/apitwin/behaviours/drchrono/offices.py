@@ -37,12 +37,9 @@ class ExamRooms:
         self.ready = ready
 
     def add(self, ctx: RequestContext) -> Reply:
-        fields = read_body(ctx)
-        for name in ("name", "online_scheduling"):
-            if name in ctx.params and name not in fields:
-                fields[name] = ctx.params[name]
-        name = fields.get("name")
-        if name is not None and not isinstance(name, str):
+        fields = read_body(ctx)  # JSON or form: {"name": ..., "online_scheduling": ...}
+        label = fields.get("name")
+        if label is not None and not isinstance(label, str):
             return json_reply({"name": ["Not a valid string."]}, 400)
         online = fields.get("online_scheduling", False)
         if isinstance(online, str):
@@ -60,7 +57,7 @@ class ExamRooms:
             ]
             index = max((int(r.get("index") or 0) for r in rooms), default=0) + 1
             rooms.append(
-                {"index": index, "name": name or f"Exam Room {index}", "online_scheduling": online}
+                {"index": index, "name": label or f"Exam Room {index}", "online_scheduling": online}
             )
             office["exam_rooms"] = rooms
             tx.put(OFFICES, str(ident), office)
