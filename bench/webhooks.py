@@ -233,7 +233,13 @@ def run_once(
         )
         states: dict[str, int] = {}
         errors: dict[str, int] = {}
-        for record in admin.get(f"/webhooks/{hook['id']}/deliveries").json():
+        records: list[dict[str, Any]] = []
+        for _ in range(100):  # the log is written in batches just after the answers
+            records = admin.get(f"/webhooks/{hook['id']}/deliveries").json()
+            if all(r["state"] not in ("pending", "sending") for r in records):
+                break
+            time.sleep(0.05)
+        for record in records:
             states[record["state"]] = states.get(record["state"], 0) + 1
             for attempt in record["history"]:
                 if attempt["error"] or attempt["status"] != 200:
