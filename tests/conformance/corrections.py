@@ -87,6 +87,25 @@ def numeric_page_parameters(doc: dict[str, Any]) -> int:
     return changed
 
 
+def profile_document_fixes(name: str) -> Correction:
+    """The profile's own ``document_fixes`` (engine/twin.py), which the twin serves with."""
+
+    def correct(doc: dict[str, Any]) -> int:
+        profile = json.loads((SPECS.parent / "profiles" / f"{name}.json").read_text())
+        changed = 0
+        for fix in profile.get("document_fixes") or []:
+            parent_pointer, _, key = str(fix["pointer"]).rpartition("/")
+            node: Any = doc
+            for part in parent_pointer.strip("/").split("/") if parent_pointer else []:
+                node = node[part.replace("~1", "/").replace("~0", "~")]
+            node[key.replace("~1", "/").replace("~0", "~")] = copy.deepcopy(fix["value"])
+            changed += 1
+        return changed
+
+    correct.__name__ = "profile_document_fixes"
+    return correct
+
+
 # (correction, reason) for every twin, then per twin.
 EVERY_TWIN: list[tuple[Correction, str]] = [
     (
@@ -104,6 +123,12 @@ PER_TWIN: dict[str, list[tuple[Correction, str]]] = {
             "`next` and `previous` of every paged list are declared `type: string`; "
             "drchrono answers null on the first and last page (its behaviour sheet: "
             "`next: url|null`)",
+        ),
+        (
+            profile_document_fixes("drchrono"),
+            "an office's `exam_rooms` is declared a string; drchrono answers a list of rooms "
+            "(`index`, `name`, `online_scheduling`), which the twin serves through the "
+            "profile's `document_fixes`",
         ),
     ],
     "docker-hub": [

@@ -624,7 +624,8 @@ def test_list_filter_compares_integer_parameters_as_integers(drchrono: Served) -
 def test_drchrono_patient_keeps_the_documented_fields_it_was_created_with(
     drchrono: Served,
 ) -> None:
-    fields = {"first_name": "Ada", "last_name": "Lovelace", "gender": "Female", "doctor": "5"}
+    # Doctor 2 is one of the seeded practice's (a doctor that does not exist is a 400).
+    fields = {"first_name": "Ada", "last_name": "Lovelace", "gender": "Female", "doctor": "2"}
     response = drchrono.client.post("/api/patients", params=fields)
     assert response.status_code == 201
     patient = drchrono.client.get(f"/api/patients/{response.json()['id']}").json()

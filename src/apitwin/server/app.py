@@ -263,6 +263,8 @@ class TwinApp:
             await _send_json(send, 413, orjson.dumps({"message": "request body too large"}))
             return
         if rest.startswith("/webhooks"):  # verification waits for the callback's answer
+            if self.twin.webhooks is not None:  # deliveries it starts run on this loop
+                self.twin.webhooks.worker.attach(asyncio.get_running_loop())
             status, payload = await asyncio.to_thread(admin_request, self.twin, method, rest, body)
         else:
             status, payload = admin_request(self.twin, method, rest, body)

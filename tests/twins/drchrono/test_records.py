@@ -17,9 +17,14 @@ def state(drchrono: Drchrono, family: str) -> list[dict[str, Any]]:
     return items
 
 
+# The seeded practice's first patient, doctor, office and exam room (test_practice.py).
+PRACTICE = {"patient": 1, "doctor": 1, "office": 1, "exam_room": 1}
+
+
 def new_appointment(drchrono: Drchrono, day: str, **fields: Any) -> dict[str, Any]:
     response = drchrono.client.post(
-        "/api/appointments", json={"scheduled_time": f"{day}T10:30:00", "status": "", **fields}
+        "/api/appointments",
+        json={"scheduled_time": f"{day}T10:30:00", "status": "", **PRACTICE, **fields},
     )
     assert response.status_code == 201, response.text
     appointment: dict[str, Any] = response.json()
@@ -28,14 +33,14 @@ def new_appointment(drchrono: Drchrono, day: str, **fields: Any) -> dict[str, An
 
 def test_a_form_body_creates_a_patient_with_typed_fields(drchrono: Drchrono) -> None:
     response = drchrono.client.post(
-        "/api/patients", data={"first_name": "Mary", "last_name": "Somerville", "doctor": "7"}
+        "/api/patients", data={"first_name": "Mary", "last_name": "Somerville", "doctor": "3"}
     )
     assert response.status_code == 201, response.text
     patient = drchrono.client.get(f"/api/patients/{response.json()['id']}").json()
     assert (patient["first_name"], patient["last_name"], patient["doctor"]) == (
         "Mary",
         "Somerville",
-        7,
+        3,
     )
 
 

@@ -110,7 +110,14 @@ def test_locking_a_clinical_note_delivers_clinical_note_lock_and_unlocking_unloc
     patient = create_patient(drchrono)
     created = drchrono.client.post(
         "/api/appointments",
-        json={"patient": patient["id"], "scheduled_time": "2026-03-02T09:00:00", "status": ""},
+        json={
+            "patient": patient["id"],
+            "doctor": 1,
+            "office": 1,
+            "exam_room": 1,
+            "scheduled_time": "2026-03-02T09:00:00",
+            "status": "",
+        },
     )
     assert created.status_code == 201, created.text
     appointment = created.json()

@@ -24,7 +24,7 @@ from apitwin.engine.operation import CompiledOperation
 from apitwin.spec.document import SpecDocument
 from apitwin.state.semantics import FamilyRuntime
 
-__all__ = ["accept_fields"]
+__all__ = ["accept_fields", "read_body"]
 
 _TRUE = frozenset({"true", "True", "1", "on", "yes"})
 _FALSE = frozenset({"false", "False", "0", "off", "no"})
@@ -69,6 +69,19 @@ def accept_fields(
         return inner(replace(ctx, request=request))
 
     return handle
+
+
+def read_body(ctx: RequestContext) -> dict[str, Any]:
+    """The fields of a body the document does not declare (JSON or form), as sent; a
+    body that is not an object is a 400."""
+    body = ctx.request.body
+    if body is None and ctx.request.raw.strip():
+        body = _decode(ctx.request.raw, ctx.request.raw_type)
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise reject(400, "Invalid data. Expected a dictionary, but got a list or a value.")
+    return dict(body)
 
 
 def _decode(raw: bytes, content_type: str | None) -> Any:

@@ -5,7 +5,8 @@ request path with the real service's headers and retry schedule (docs/webhooks.m
 - ``config.py``   the profile's ``webhooks`` key: events, triggers, headers, schedule
 - ``registry.py`` callback rules (loopback only unless allowed), verification, signatures
 - ``hub.py``      one twin's webhooks: registry, events, delivery log, retries
-- ``delivery.py`` the worker thread that sends, in order per object
+- ``delivery.py`` the worker that sends on the serving event loop, in order per object
+- ``http.py``     the small HTTP/1.1 client it sends with
 - ``triggers.py`` events from the API's own writes
 """
 

@@ -1,23 +1,33 @@
 """The delivery worker: POSTs to callbacks off the request path, in order per object.
 
 An API request that triggers an event only appends to an in-memory inbox (no I/O, no
-store write), so delivery never slows it down. One daemon thread per twin and process
-runs an asyncio loop with an httpx client: it files the new deliveries in the store in
-one transaction per batch, then sends them through *lanes*, one per webhook and object,
-so a receiver sees the events of one patient in the order they happened while the
-events of different objects go out concurrently.
+store write), so delivery never holds up the answer. The deliveries themselves run as
+asyncio tasks on the event loop that serves the API: a thread of their own would compete
+with the loop for the GIL, and a thread that wants the GIL while another computes waits
+up to the interpreter's switch interval (5 ms), which is what a request felt as delay.
+On the loop a delivery runs in short steps between requests, with a small HTTP client
+(``http.py``) that spends little CPU per POST.
+
+The worker collects what arrives for a few milliseconds, then files the new deliveries in
+the store in one transaction per batch, and sends them through *lanes*, one per webhook
+and object, so a receiver sees the events of one patient in the order they happened
+while the events of different objects go out concurrently. Attempts are logged in
+batches too (one transaction for all the answers that came in meanwhile).
 
 Retries are not timers: a failed delivery is filed as ``retrying`` with the twin-clock
 time it is due, and whoever notices the clock has passed it (this worker, about once a
 second while retries are pending, or the admin request that moved the clock) claims it
 in a store transaction and hands it to a lane. A claim is a row lock, so several
 processes sharing a store never send one retry twice.
+
+Which loop: the serving loop, learnt from the first call made on it (a write, or
+``attach`` from the admin prefix); a caller with no loop at all (a script driving the
+hub directly) gets a loop on a thread of the worker's own.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import threading
@@ -27,8 +37,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
+
+from apitwin.conventions.webhooks.http import CallbackClient, DeliveryError
 
 if TYPE_CHECKING:
     from apitwin.conventions.webhooks.hub import Outcome, WebhookHub
@@ -38,12 +49,13 @@ __all__ = ["Attempt", "DeliveryWorker", "Job"]
 log = logging.getLogger("apitwin")
 
 _SCAN_EVERY = 1.0  # seconds between looks for due retries, while some are pending
+_BATCH = 0.005  # seconds to collect events before filing them in one transaction
 _CONCURRENT = 32  # lanes sending at once
 
 
 @dataclass
 class Job:
-    """One event for the webhooks subscribed to it, as the request thread saw it."""
+    """One event for the webhooks subscribed to it, as the request saw it."""
 
     event: str
     obj: Any
@@ -60,96 +72,171 @@ class Attempt:
 
 
 class DeliveryWorker:
-    """The thread that sends one twin's deliveries (started on first need, and again in a
-    forked worker process, where threads do not survive)."""
+    """Sends one twin's deliveries on an event loop (bound again in a forked worker
+    process, and when the loop it used has closed)."""
 
     def __init__(self, hub: WebhookHub) -> None:
         self.hub = hub
+        self.retries_pending = False
         self._inbox: deque[Job | Attempt] = deque()
+        self._outcomes: list[Outcome] = []  # attempts made, not logged yet
+        self._lanes: dict[str, deque[Attempt]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._pid: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakeup: asyncio.Event | None = None
-        self._kicked = False
-        self._start_lock = threading.Lock()
-        self.retries_pending = False
-        self._lanes: dict[str, deque[Attempt]] = {}
-        self._outcomes: list[Outcome] = []  # attempts made, not logged yet
+        self._own_thread = False
+        self._client: CallbackClient | None = None
+        self._semaphore: asyncio.Semaphore | None = None
+        self._scheduled = False  # a pump is due on the loop
+        self._scanning = False  # a retry scan is due on the loop
+        self._lock = threading.Lock()
 
     # -- any thread -------------------------------------------------------------------------
 
     def submit(self, item: Job | Attempt) -> None:
-        """Hand an event or an attempt to the worker; costs a deque append, plus a wake-up
-        of the worker's loop when it is not already awake."""
-        self._ensure_started()
+        """Hand an event or an attempt to the worker: a deque append, plus one scheduled
+        call on the loop per batch."""
+        loop = self._bind()
         self._inbox.append(item)
-        if not self._kicked:
-            self._kicked = True
-            loop, wakeup = self._loop, self._wakeup
-            if loop is not None and wakeup is not None:
-                loop.call_soon_threadsafe(wakeup.set)
+        self._schedule(loop)
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop that serves the API (called on it by the admin prefix, whose webhook
+        calls run on another thread), so that deliveries they start run there too."""
+        if self._usable(self._loop) and not self._own_thread:
+            return
+        with self._lock:
+            if self._loop is not loop and self._idle():
+                self._rebind(loop, own_thread=False)
 
     def running(self) -> bool:
-        return self._pid == os.getpid() and self._loop is not None
+        return self._usable(self._loop)
 
     def start(self) -> None:
-        self._ensure_started()
-
-    def _ensure_started(self) -> None:
-        if self._pid == os.getpid():
-            return
-        with self._start_lock:
-            if self._pid == os.getpid():
-                return
-            self._inbox.clear()
-            self._lanes = {}
-            self._outcomes = []
-            ready = threading.Event()
-            thread = threading.Thread(
-                target=self._thread_main,
-                args=(ready,),
-                name=f"apitwin-webhooks-{self.hub.twin_name}",
-                daemon=True,
-            )
-            thread.start()
-            ready.wait()
-            self._pid = os.getpid()
-
-    # -- the worker's thread ----------------------------------------------------------------
-
-    def _thread_main(self, ready: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        self._wakeup = asyncio.Event()
-        ready.set()
+        """Be ready to send (retries a restarted process finds in its store); on a thread
+        with no loop this waits for the first call from the serving loop."""
         try:
-            loop.run_until_complete(self._main())
-        except Exception:  # pragma: no cover - the twin keeps serving without deliveries
-            log.exception("%s: the webhook worker stopped", self.hub.twin_name)
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            if self.retries_pending and self._loop is not None:
+                self._schedule_scan(self._loop)
+            return
+        self._bind(loop)
+        if self.retries_pending and self._loop is not None:
+            self._schedule_scan(self._loop)
 
-    async def _main(self) -> None:
-        assert self._wakeup is not None
-        semaphore = asyncio.Semaphore(_CONCURRENT)
-        tasks: set[asyncio.Task[None]] = set()
-        timeout = httpx.Timeout(self.hub.config.timeout)
-        limits = httpx.Limits(max_connections=_CONCURRENT, max_keepalive_connections=_CONCURRENT)
-        async with httpx.AsyncClient(
-            timeout=timeout, limits=limits, follow_redirects=False, trust_env=False
-        ) as client:
-            last_scan = 0.0
-            while True:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=_SCAN_EVERY)
-                self._wakeup.clear()
-                self._kicked = False
-                if self._outcomes:
-                    outcomes, self._outcomes = self._outcomes, []
-                    self._guard(self.hub.record_attempts, outcomes)
-                for attempt in self._drain():
-                    self._enqueue(attempt, client, semaphore, tasks)
-                if self.retries_pending and time.monotonic() - last_scan >= _SCAN_EVERY:
-                    last_scan = time.monotonic()
-                    self._guard(self.hub.claim_due)
+    # -- binding to a loop --------------------------------------------------------------------
+
+    def _usable(self, loop: asyncio.AbstractEventLoop | None) -> bool:
+        return (
+            loop is not None
+            and self._pid == os.getpid()
+            and not loop.is_closed()
+            and (loop.is_running() or self._own_thread)
+        )
+
+    def _idle(self) -> bool:
+        return not self._lanes and not self._inbox and not self._scheduled
+
+    def _bind(self, running: asyncio.AbstractEventLoop | None = None) -> asyncio.AbstractEventLoop:
+        loop = self._loop
+        if loop is not None and self._usable(loop) and (running is None or running is loop):
+            return loop
+        if running is None:
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+        with self._lock:
+            loop = self._loop
+            if running is not None:
+                if loop is running and self._usable(loop):
+                    return loop
+                if not self._usable(loop) or (self._own_thread and self._idle()):
+                    self._rebind(running, own_thread=False)
+                    return running
+                assert loop is not None  # busy on another loop: keep its order
+                return loop
+            if loop is not None and self._usable(loop):
+                return loop
+            return self._start_thread()
+
+    def _rebind(self, loop: asyncio.AbstractEventLoop, own_thread: bool) -> None:
+        """Start afresh on ``loop``; what the old loop held (a dead loop's tasks) is gone."""
+        old, was_own = self._loop, self._own_thread
+        if was_own and old is not None and not old.is_closed():
+            old.call_soon_threadsafe(old.stop)
+        if self._pid != os.getpid():
+            self._inbox.clear()
+            self._outcomes = []
+        self._lanes = {}
+        self._tasks = set()
+        self._client = None
+        self._semaphore = None
+        self._scheduled = False
+        self._scanning = False
+        self._loop = loop
+        self._own_thread = own_thread
+        self._pid = os.getpid()
+        if self._inbox or self._outcomes:
+            self._schedule(loop)
+        if self.retries_pending:
+            self._schedule_scan(loop)
+
+    def _start_thread(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
+            loop.run_forever()
+
+        threading.Thread(
+            target=run, name=f"apitwin-webhooks-{self.hub.twin_name}", daemon=True
+        ).start()
+        ready.wait()
+        self._rebind(loop, own_thread=True)
+        return loop
+
+    # -- on the loop --------------------------------------------------------------------------
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._scheduled:
+            return
+        self._scheduled = True
+        try:
+            if asyncio.get_running_loop() is loop:
+                loop.call_later(_BATCH, self._pump)
+                return
+        except RuntimeError:
+            pass
+        loop.call_soon_threadsafe(loop.call_later, _BATCH, self._pump)
+
+    def _schedule_scan(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._scanning:
+            return
+        self._scanning = True
+        loop.call_soon_threadsafe(loop.call_later, _SCAN_EVERY, self._scan)
+
+    def _pump(self) -> None:
+        """File what arrived, log what was answered, start the lanes."""
+        self._scheduled = False
+        if self._outcomes:
+            outcomes, self._outcomes = self._outcomes, []
+            self._guard(self.hub.record_attempts, outcomes)
+        for attempt in self._drain():
+            self._enqueue(attempt)
+        if self.retries_pending and self._loop is not None:
+            self._schedule_scan(self._loop)
+
+    def _scan(self) -> None:
+        self._scanning = False
+        if not self.retries_pending:
+            return
+        self._guard(self.hub.claim_due)
+        if self.retries_pending and self._loop is not None:
+            self._schedule_scan(self._loop)
 
     def _drain(self) -> list[Attempt]:
         jobs: list[Job] = []
@@ -166,36 +253,34 @@ class DeliveryWorker:
             filed = [Attempt(record) for record in records]
         return filed + attempts
 
-    def _enqueue(
-        self,
-        attempt: Attempt,
-        client: httpx.AsyncClient,
-        semaphore: asyncio.Semaphore,
-        tasks: set[asyncio.Task[None]],
-    ) -> None:
+    def _enqueue(self, attempt: Attempt) -> None:
         lane = str(attempt.record.get("webhook", "")) + "|" + str(attempt.record.get("lane", ""))
         queue = self._lanes.get(lane)
         if queue is not None:
             queue.append(attempt)
             return
         self._lanes[lane] = deque([attempt])
-        task = asyncio.get_running_loop().create_task(self._run_lane(lane, client, semaphore))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        task = asyncio.get_running_loop().create_task(self._run_lane(lane))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _run_lane(
-        self, lane: str, client: httpx.AsyncClient, semaphore: asyncio.Semaphore
-    ) -> None:
+    async def _run_lane(self, lane: str) -> None:
         queue = self._lanes[lane]
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(_CONCURRENT)
+        if self._client is None:
+            self._client = CallbackClient(self.hub.config.timeout)
+        semaphore, client = self._semaphore, self._client
         try:
             while queue:
                 attempt = queue.popleft()
                 async with semaphore:
                     await self._send(attempt, client)
         finally:
-            del self._lanes[lane]
+            if self._lanes.get(lane) is queue:
+                del self._lanes[lane]
 
-    async def _send(self, attempt: Attempt, client: httpx.AsyncClient) -> None:
+    async def _send(self, attempt: Attempt, client: CallbackClient) -> None:
         record = attempt.record
         request = self._guard(lambda: self.hub.request_for(record))
         if request is None:
@@ -205,16 +290,17 @@ class DeliveryWorker:
         error: str | None = None
         started = time.perf_counter()
         try:
-            response = await client.post(url, content=body, headers=headers)
-            status = response.status_code
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            status = await client.post(url, headers, body)
+        except DeliveryError as exc:
+            error = str(exc)
+        except Exception as exc:  # a defect here must not end the lane
+            log.exception("%s: webhook delivery failed", self.hub.twin_name)
+            error = type(exc).__name__
         elapsed = (time.perf_counter() - started) * 1000
-        # Logged by the main loop, many per transaction: the store lock the API's requests
-        # also take is held once per batch rather than once per delivery.
+        # Logged by the next pump, many per transaction.
         self._outcomes.append((record, status, error, elapsed, attempt.automatic))
-        if self._wakeup is not None:
-            self._wakeup.set()
+        if self._loop is not None:
+            self._schedule(self._loop)
 
     def _guard(self, action: Callable[..., Any], *args: Any) -> Any:
         """Store work in the worker: a failure is logged, never the end of the worker."""
