@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from apitwin.behaviours.digitalocean.actions import Actions
+from apitwin.behaviours.digitalocean.apps import Apps
+from apitwin.behaviours.digitalocean.billing import Billing
+from apitwin.behaviours.digitalocean.cdn import Cdn
+from apitwin.behaviours.digitalocean.certificates import Certificates
 from apitwin.behaviours.digitalocean.context import OWNED, DigitalOcean, Settings, Shared
+from apitwin.behaviours.digitalocean.databases import Databases
 from apitwin.behaviours.digitalocean.domains import Domains
 from apitwin.behaviours.digitalocean.droplet_actions import DropletActions
 from apitwin.behaviours.digitalocean.droplets import Droplets
@@ -18,9 +23,11 @@ from apitwin.behaviours.digitalocean.images import Images
 from apitwin.behaviours.digitalocean.ips import ReservedIPs
 from apitwin.behaviours.digitalocean.keys import Keys
 from apitwin.behaviours.digitalocean.kubernetes import Kubernetes
+from apitwin.behaviours.digitalocean.monitoring import Monitoring, Uptime
 from apitwin.behaviours.digitalocean.networking import Firewalls, LoadBalancers, Vpcs
 from apitwin.behaviours.digitalocean.projects import Projects
 from apitwin.behaviours.digitalocean.reference_handlers import Reference
+from apitwin.behaviours.digitalocean.registry import Registry
 from apitwin.behaviours.digitalocean.tags import Tags
 from apitwin.behaviours.digitalocean.volumes import Volumes
 
@@ -45,6 +52,14 @@ MODULES: tuple[type[DigitalOcean], ...] = (
     Vpcs,
     Projects,
     Kubernetes,
+    Certificates,
+    Cdn,
+    Databases,
+    Apps,
+    Monitoring,
+    Uptime,
+    Registry,
+    Billing,
 )
 
 

@@ -26,7 +26,17 @@ from apitwin.state.store import ReadOnlyTransactionError, Transaction
 if TYPE_CHECKING:
     from apitwin.engine.twin import Twin
 
-__all__ = ["DUE", "PENDING", "DigitalOcean", "Session", "Settings", "Shared", "schedule"]
+__all__ = [
+    "DUE",
+    "PENDING",
+    "DigitalOcean",
+    "Session",
+    "Settings",
+    "Shared",
+    "download",
+    "schedule",
+    "timer",
+]
 
 PENDING = "__do_pending__"  # timer id -> when it is due and what it will do
 DUE = "__do_due__"  # "next" -> {"at": the earliest due time of PENDING, or None}
@@ -59,6 +69,20 @@ OWNED = (
     "images.actions",
     "reserved_ips.actions",
     "floating_ips.actions",
+    "volumes.snapshots",
+    "certificates",
+    "cdn_endpoints",
+    "databases",
+    "databases.dbs",
+    "databases.users",
+    "databases.pools",
+    "apps",
+    "apps.deployments",
+    "monitoring_alerts",
+    "uptime_checks",
+    "uptime_checks.alerts",
+    "registry",
+    "account",
 )
 
 
@@ -212,8 +236,10 @@ class DigitalOcean(Behaviour):
         return Reply(status, headers, payload)
 
     def no_content(self, ctx: RequestContext) -> Reply:
+        """No body, with the documented status: 204, or 202 for a change that completes
+        later (a database resize)."""
         status, headers, payload = ctx.operation.responder.render(ctx.accept)
-        return Reply(204 if status in (200, 202, 204) else status, list(headers), b"")
+        return Reply(status if status in (202, 204) else 204, list(headers), b"")
 
     def page(
         self, ctx: RequestContext, key: str, items: list[Any], extra: dict[str, Any] | None = None
@@ -231,6 +257,16 @@ class DigitalOcean(Behaviour):
         base = {"links": {}, "meta": {"total": len(items)}, **(extra or {})}
         body = paginator.body(base, key, chunk, len(items), window, links)
         return self.reply(ctx, body)
+
+
+def download(ctx: RequestContext, body: bytes, media_type: str, filename: str) -> Reply:
+    """A file as the service sends one: its media type, ``content-disposition:
+    attachment`` with the file's name, and the operation's documented headers."""
+    _, headers, _ = ctx.operation.responder.reply_json(None)
+    kept = [(k, v) for k, v in headers if k.lower() not in (b"content-type", b"content-length")]
+    disposition = f'attachment; filename="{filename}"'.encode()
+    extra = [(b"content-type", media_type.encode()), (b"content-disposition", disposition)]
+    return Reply(200, [*kept, *extra], body)
 
 
 def _read_first(handler: Handler) -> Handler:

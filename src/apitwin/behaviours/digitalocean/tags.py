@@ -16,15 +16,23 @@ TAGGABLE: dict[str, tuple[str, str, str, str]] = {
     "droplet": ("droplets", "id", "droplets", "droplets"),
     "image": ("images", "id", "images", "images"),
     "volume": ("volumes", "id", "volumes", "volumes"),
-    "volume_snapshot": ("volumes.snapshots", "id", "snapshots", "volume_snapshots"),
+    "volume_snapshot": ("snapshots", "id", "snapshots", "volume_snapshots"),
     "database": ("databases", "id", "databases", "databases"),
 }
+
+# Families holding more than one resource type: the filter that picks this one.
+_ONLY = {"volume_snapshot": {"resource_type": "volume"}}
+
+
+def _tagged(s: Session, kind: str, name: str) -> list[dict[str, Any]]:
+    family = TAGGABLE[kind][0]
+    return s.tx.list(family, parent=None, filters={"tags": name, **_ONLY.get(kind, {})}).items
 
 
 def tag_object(s: Session, name: str, origin: str) -> dict[str, Any]:
     resources: dict[str, Any] = {"count": 0, "last_tagged_uri": ""}
-    for family, field, path, key in TAGGABLE.values():
-        tagged = s.tx.list(family, parent=None, filters={"tags": name}).items
+    for kind, (_, field, path, key) in TAGGABLE.items():
+        tagged = _tagged(s, kind, name)
         entry: dict[str, Any] = {"count": len(tagged)}
         if tagged:
             uri = f"{origin}/v2/{path}/{tagged[-1][field]}"
@@ -77,13 +85,10 @@ class Tags(DigitalOcean):
         """Deleting a tag takes it off every resource."""
         with self.session() as s:
             name = self._load(s, ctx.params.get("tag_id"))
-            for family, field, _, _ in TAGGABLE.values():
-                for item in s.tx.list(family, parent=None, filters={"tags": name}).items:
-                    found = _find(s, family, str(item[field]))
-                    if found is not None:
-                        tagged, key, parent = found
-                        tagged["tags"] = [t for t in tagged["tags"] if t != name]
-                        s.tx.put(family, key, tagged, parent=parent)
+            for kind, (family, field, _, _) in TAGGABLE.items():
+                for item in _tagged(s, kind, name):
+                    item["tags"] = [t for t in item["tags"] if t != name]
+                    s.tx.put(family, str(item[field]), item)
             s.tx.delete("tags", name)
         return self.no_content(ctx)
 
@@ -96,27 +101,15 @@ class Tags(DigitalOcean):
                 kind = entry.get("resource_type") if isinstance(entry, dict) else None
                 if kind not in TAGGABLE:
                     raise unprocessable(f"resource_type '{kind}' cannot be tagged.")
-                family, field, _, _ = TAGGABLE[kind]
-                found = _find(s, family, str(entry.get("resource_id")))
-                if found is None:
+                family = TAGGABLE[kind][0]
+                key = str(entry.get("resource_id"))
+                item = s.tx.get(family, key)
+                only = _ONLY.get(kind, {})
+                if item is None or any(item.get(k) != v for k, v in only.items()):
                     raise not_found(f"{kind} {entry.get('resource_id')} not found")
-                targets.append((family, found))
-            for family, (item, key, parent) in targets:
+                targets.append((family, key, item))
+            for family, key, item in targets:
                 tags = [t for t in item.get("tags") or [] if t != name]
                 item["tags"] = [*tags, name] if on else tags
-                s.tx.put(family, key, item, parent=parent)
+                s.tx.put(family, key, item)
         return self.no_content(ctx)
-
-
-def _find(s: Session, family: str, ident: str) -> tuple[dict[str, Any], str, str] | None:
-    """The item, its store key and its parent key (volume snapshots live under their
-    volume)."""
-    if family != "volumes.snapshots":
-        found = s.tx.get(family, ident)
-        return None if found is None else (found, ident, "")
-    for volume in s.tx.list("volumes", parent=None).items:
-        key = f"{volume['id']}/{ident}"
-        snapshot = s.tx.get(family, key)
-        if snapshot is not None:
-            return snapshot, key, volume["id"]
-    return None
