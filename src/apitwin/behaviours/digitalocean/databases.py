@@ -60,7 +60,11 @@ OPTIONS = {
     },
     "version_availability": {
         engine: [
-            {"version": v, "end_of_life": "2028-11-09T00:00:00Z", "end_of_availability": None}
+            {
+                "version": v,
+                "end_of_life": "2028-11-09T00:00:00Z",
+                "end_of_availability": "2028-05-09T00:00:00Z",
+            }
             for v in versions
         ]
         for engine, (versions, _, _, _) in ENGINES.items()

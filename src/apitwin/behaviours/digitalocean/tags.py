@@ -4,12 +4,15 @@ never drift from what a client sees on those resources."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from apitwin.behaviours.digitalocean.context import DigitalOcean, Session, not_found, unprocessable
 from apitwin.engine.context import Reply, RequestContext
 
 __all__ = ["TAGGABLE", "Tags", "tag_object"]
+
+_TAG_NAME = re.compile(r"^[a-zA-Z0-9_\-:]{1,255}$")  # the document's pattern for tag names
 
 # resource_type -> (family, id field, URI path, key in the tag's resources)
 TAGGABLE: dict[str, tuple[str, str, str, str]] = {
@@ -59,6 +62,10 @@ class Tags(DigitalOcean):
     def create(self, ctx: RequestContext) -> Reply:
         body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
         name = str(body.get("name", ""))
+        if not _TAG_NAME.match(name):
+            raise unprocessable(
+                "tag name must be 1-255 letters, numbers, colons, dashes and underscores"
+            )
         with self.session() as s:
             if s.tx.get("tags", name) is None:
                 s.tx.put("tags", name, {"name": name})
