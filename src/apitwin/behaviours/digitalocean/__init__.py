@@ -63,6 +63,26 @@ MODULES: tuple[type[DigitalOcean], ...] = (
 )
 
 
+# Families served whole by this package, every operation bound (docs/state.md: the
+# generic walk leaves such families to the twin's own tests).
+TAKEN = (
+    "volumes.snapshots",
+    "volumes_snapshots",
+    "certificates",
+    "cdn_endpoints",
+    "databases",
+    "databases.dbs",
+    "databases.users",
+    "databases.pools",
+    "apps",
+    "apps.deployments",
+    "monitoring_alerts",
+    "uptime_checks",
+    "uptime_checks.alerts",
+    "registry",
+    "account",
+)
+
 # Families whose document examples make good seed items (the documented SSH key).
 SEEDED_GENERICALLY = frozenset({"account_keys"})
 
@@ -80,3 +100,7 @@ def install(twin: Twin) -> None:
             twin.semantics.seeders.setdefault(family, _nothing)
     for module in MODULES:
         module(twin, shared).install()
+    for family in TAKEN:
+        runtime = twin.semantics.runtimes.pop(family, None)
+        if runtime is not None:
+            shared.taken[family] = runtime

@@ -18,6 +18,7 @@ from apitwin.behaviours.digitalocean.context import (
     unprocessable,
 )
 from apitwin.engine.context import Reply, RequestContext
+from apitwin.state.store import Transaction
 
 __all__ = ["APP_REGIONS", "Apps"]
 
@@ -97,6 +98,16 @@ class Apps(DigitalOcean):
             }
         )
         self.shared.effects["app:phase"] = self._advance
+        self.semantics.seeders[FAMILY] = self._seed
+
+    def _seed(self, tx: Transaction, runtime: Any) -> None:
+        """Seed data: a live app with one service, its first deployment active."""
+        s = self.session_in(tx)
+        spec = {"name": "sample-app", "region": "nyc", "services": [{"name": "web"}]}
+        app = self._new(s, {"spec": spec})
+        deployment = s.tx.get(DEPLOYMENTS, app["in_progress_deployment"]["id"])
+        assert deployment is not None
+        self._set_phase(s, deployment, "ACTIVE")
 
     def regions(self, ctx: RequestContext) -> Reply:
         regions = [{**r, "default": r["slug"] == "nyc", "disabled": False} for r in APP_REGIONS]
@@ -197,28 +208,32 @@ class Apps(DigitalOcean):
     def _view(item: dict[str, Any]) -> dict[str, Any]:
         return _strip(item)
 
+    def _new(self, s: Session, body: dict[str, Any]) -> dict[str, Any]:
+        spec = _spec(body)
+        ident = new_uuid(s, FAMILY)
+        region = _BY_SLUG[spec["region"]]
+        host = f"{spec['name']}-{hashlib.sha1(ident.encode()).hexdigest()[:5]}"
+        app: dict[str, Any] = {
+            "id": ident,
+            "owner_uuid": OWNER_UUID,
+            "spec": spec,
+            "default_ingress": f"https://{host}.ondigitalocean.app",
+            "created_at": s.stamp,
+            "updated_at": s.stamp,
+            "region": region,
+            "tier_slug": "basic",
+            "project_id": "",
+        }
+        app["project_id"] = assign(s, f"do:app:{ident}", body.get("project_id"))["project_id"]
+        s.tx.put(FAMILY, ident, app)
+        self._start(s, app, "initial deployment")
+        return s.tx.get(FAMILY, ident) or app
+
     def create(self, ctx: RequestContext) -> Reply:
         body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
-        spec = _spec(body)
+        _spec(body)
         with self.session() as s:
-            ident = new_uuid(s, FAMILY)
-            region = _BY_SLUG[spec["region"]]
-            host = f"{spec['name']}-{hashlib.sha1(ident.encode()).hexdigest()[:5]}"
-            app: dict[str, Any] = {
-                "id": ident,
-                "owner_uuid": OWNER_UUID,
-                "spec": spec,
-                "default_ingress": f"https://{host}.ondigitalocean.app",
-                "created_at": s.stamp,
-                "updated_at": s.stamp,
-                "region": region,
-                "tier_slug": "basic",
-                "project_id": "",
-            }
-            app["project_id"] = assign(s, f"do:app:{ident}", body.get("project_id"))["project_id"]
-            s.tx.put(FAMILY, ident, app)
-            self._start(s, app, "initial deployment")
-            app = s.tx.get(FAMILY, ident) or app
+            app = self._new(s, body)
         return self.reply(ctx, {"app": self._view(app)})
 
     def list(self, ctx: RequestContext) -> Reply:

@@ -153,6 +153,9 @@ class Shared:
     settings: Settings
     settlers: list[Settler] = field(default_factory=list)
     effects: dict[str, Effect] = field(default_factory=dict)
+    # Families this package serves whole, taken from the generic semantics (which then
+    # neither serves nor walks them); seeded from here.
+    taken: dict[str, Any] = field(default_factory=dict)
 
 
 class DigitalOcean(Behaviour):
@@ -188,7 +191,7 @@ class DigitalOcean(Behaviour):
         """Seed the owned families (once per state) in an order that lets later seeders
         find earlier ones' items."""
         for name in OWNED:
-            runtime = self.semantics.runtimes.get(name)
+            runtime = self.semantics.runtimes.get(name) or self.shared.taken.get(name)
             if runtime is not None:
                 self.semantics.ensure_seeded(runtime)
 

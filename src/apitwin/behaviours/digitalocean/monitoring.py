@@ -19,6 +19,7 @@ from apitwin.behaviours.digitalocean.context import (
 )
 from apitwin.behaviours.digitalocean.networking import ready
 from apitwin.engine.context import Reply, RequestContext
+from apitwin.state.store import Transaction
 
 __all__ = ["Monitoring", "Uptime"]
 
@@ -133,6 +134,29 @@ class Uptime(DigitalOcean):
                 "uptime_alert_delete": self.delete_alert,
             }
         )
+        self.semantics.seeders[CHECKS] = self._seed
+
+    def _seed(self, tx: Transaction, runtime: Any) -> None:
+        """Seed data: a check of the seeded domain's site, alerting when it is down."""
+        s = self.session_in(tx)
+        check: dict[str, Any] = {
+            "id": new_uuid(s, CHECKS),
+            "name": "example.org",
+            "type": "https",
+            "target": "https://example.org",
+            "regions": ["us_east", "eu_west"],
+            "enabled": True,
+            "__created": s.stamp,
+        }
+        s.tx.put(CHECKS, check["id"], check)
+        alert: dict[str, Any] = {
+            "id": new_uuid(s, ALERTS),
+            "name": "down",
+            "type": "down",
+            "period": "2m",
+            "notifications": {"email": ["owner@example.com"], "slack": []},
+        }
+        s.tx.put(ALERTS, alert["id"], alert, parent=check["id"])
 
     @staticmethod
     def _fill(check: dict[str, Any], body: dict[str, Any]) -> None:

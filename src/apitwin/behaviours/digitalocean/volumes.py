@@ -77,6 +77,7 @@ class Volumes(DigitalOcean):
             self._link(s, volume, droplets[0])
         else:
             s.tx.put(FAMILY, volume["id"], volume)
+        self._take(s, volume, "data-1-nightly", [])
 
     # -- handlers ---------------------------------------------------------------------------
 
@@ -251,20 +252,25 @@ class Volumes(DigitalOcean):
             taken = s.tx.list(SNAPSHOTS, parent=None, filters={"resource_id": volume["id"]})
             if any(t["name"] == name for t in taken.items):
                 raise unprocessable(f"A snapshot named {name} of this volume already exists.")
-            ident = new_uuid(s, SNAPSHOTS)
-            snapshot = {
-                "id": ident,
-                "name": name,
-                "created_at": s.stamp,
-                "regions": [volume["region"]["slug"]],
-                "resource_id": volume["id"],
-                "resource_type": "volume",
-                "min_disk_size": volume["size_gigabytes"],
-                "size_gigabytes": round(volume["size_gigabytes"] * 0.04, 2),
-                "tags": ensure_tags(s, body.get("tags")),
-            }
-            s.tx.put(SNAPSHOTS, ident, snapshot)
+            snapshot = self._take(s, volume, name, body.get("tags"))
         return self.reply(ctx, {"snapshot": snapshot})
+
+    @staticmethod
+    def _take(s: Session, volume: dict[str, Any], name: str, tags: Any) -> dict[str, Any]:
+        ident = new_uuid(s, SNAPSHOTS)
+        snapshot = {
+            "id": ident,
+            "name": name,
+            "created_at": s.stamp,
+            "regions": [volume["region"]["slug"]],
+            "resource_id": volume["id"],
+            "resource_type": "volume",
+            "min_disk_size": volume["size_gigabytes"],
+            "size_gigabytes": round(volume["size_gigabytes"] * 0.04, 2),
+            "tags": ensure_tags(s, tags),
+        }
+        s.tx.put(SNAPSHOTS, ident, snapshot)
+        return snapshot
 
     def snapshots(self, ctx: RequestContext) -> Reply:
         with self.session() as s:
