@@ -106,6 +106,26 @@ def profile_document_fixes(name: str) -> Correction:
     return correct
 
 
+def app_urns(doc: dict[str, Any]) -> int:
+    """Project resource URNs in answers may name apps (``do:app:<uuid>``); requests keep
+    the document's pattern, which the twin validates them with (the request bodies refer
+    to the answers' URN schema, so they get a copy of it as it was)."""
+    answers = [op.get("responses") for _, _, op in _operations(doc)]
+    urns = [
+        schema
+        for schema in _schemas(answers)
+        if str(schema.get("pattern", "")).startswith("^do:(dbaas|domain|droplet")
+    ]
+    for _, _, op in _operations(doc):
+        for schema in _schemas(op.get("requestBody")):
+            items = schema.get("items")
+            if isinstance(items, dict) and str(items.get("$ref", "")).endswith("/urn") and urns:
+                schema["items"] = copy.deepcopy(urns[0])
+    for schema in urns:
+        schema["pattern"] = schema["pattern"].replace("^do:(", "^do:(app|", 1)
+    return len(urns)
+
+
 # (correction, reason) for every twin, then per twin.
 EVERY_TWIN: list[tuple[Correction, str]] = [
     (
@@ -117,6 +137,14 @@ EVERY_TWIN: list[tuple[Correction, str]] = [
     ),
 ]
 PER_TWIN: dict[str, list[tuple[Correction, str]]] = {
+    "digitalocean": [
+        (
+            app_urns,
+            "the URN pattern of project resources leaves out apps, yet App Platform apps "
+            "belong to projects (`do:app:<id>`, the URN the document's own "
+            "`apps_create` `project_id` assigns); the twin lists them",
+        ),
+    ],
     "drchrono": [
         (
             nullable_page_links,

@@ -511,6 +511,7 @@ class TwinAuth:
         self.clock = TwinClock(store, twin)
         self.credentials = Credentials(store, twin, self.clock)
         self.scope_rule = str(self.config.get("scope_rule", "all"))
+        self.read_only_scopes = _read_only_scopes(self.config.get("read_only_scopes"))
         self.oauth: OAuthServer | None = None
         if any(info.flows for info in self.schemes.values()):
             from apitwin.conventions.oauth import OAuthServer
@@ -540,16 +541,37 @@ class TwinAuth:
                 for alternative in check.alternatives
             )
             check.use_refusals(self.refusals)
+            writes = self.read_only_scopes and method.upper() not in _SAFE_METHODS
             if self.mode == "strict":
-                check.verifier = self.verify
+                check.verifier = self.verify_write if writes else self.verify
+            elif writes:
+                check.verifier = self.verify_open_write
+
+    def read_only(self, record: dict[str, Any]) -> bool:
+        """A credential whose every scope is a read-only one (profile
+        ``auth.read_only_scopes``: DigitalOcean's read-only tokens) may not write; one
+        without scopes is a full-access token."""
+        scopes = set(record.get("scopes") or ())
+        return bool(scopes) and scopes <= self.read_only_scopes
+
+    def verify_write(self, scheme: str, secret: str, need: ScopeNeed) -> Verdict:
+        """Strict mode, an operation that writes: also refuses read-only credentials."""
+        record, _ = self.credentials.lookup(secret)
+        verdict = _judge(record, scheme, need)
+        if verdict is Verdict.OK and record is not None and self.read_only(record):
+            return Verdict.FORBIDDEN
+        return verdict
+
+    def verify_open_write(self, scheme: str, secret: str, need: ScopeNeed) -> Verdict:
+        """Open mode, an operation that writes: any token is accepted, except one the
+        twin issued read-only, which stays read-only (a test of a client's handling of
+        read-only tokens works in either mode; reads cost no lookup)."""
+        record, _ = self.credentials.lookup(secret)
+        return Verdict.FORBIDDEN if record is not None and self.read_only(record) else Verdict.OK
 
     def verify(self, scheme: str, secret: str, need: ScopeNeed) -> Verdict:
         record, _ = self.credentials.lookup(secret)
-        if record is None:
-            return Verdict.INVALID
-        if scheme not in record.get("schemes", ()):
-            return Verdict.FORBIDDEN
-        return Verdict.OK if need.met_by(record.get("scopes", ())) else Verdict.FORBIDDEN
+        return _judge(record, scheme, need)
 
     # -- admin ------------------------------------------------------------------------
 
@@ -655,6 +677,23 @@ class TwinAuth:
         if self.oauth is not None:
             result["oauth"] = self.oauth.describe()
         return result
+
+
+def _judge(record: dict[str, Any] | None, scheme: str, need: ScopeNeed) -> Verdict:
+    """Strict mode: a credential the twin issued, for this scheme, with the scopes."""
+    if record is None:
+        return Verdict.INVALID
+    if scheme not in record.get("schemes", ()):
+        return Verdict.FORBIDDEN
+    return Verdict.OK if need.met_by(record.get("scopes", ())) else Verdict.FORBIDDEN
+
+
+def _read_only_scopes(raw: Any) -> frozenset[str]:
+    if raw is None:
+        return frozenset()
+    if not isinstance(raw, list) or not all(isinstance(s, str) and s for s in raw):
+        raise ValueError("auth.read_only_scopes must be a list of scope names")
+    return frozenset(raw)
 
 
 def _is_uuid(value: str) -> bool:

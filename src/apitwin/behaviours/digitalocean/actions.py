@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from apitwin.behaviours.digitalocean.context import DigitalOcean, Session, integer_id, not_found
+from apitwin.behaviours.digitalocean.context import (
+    PENDING,
+    DigitalOcean,
+    Session,
+    integer_id,
+    not_found,
+    schedule,
+)
 from apitwin.behaviours.digitalocean.reference import find_image, find_region, region_object
 from apitwin.conventions.clock import iso
 from apitwin.engine.context import Handler, Reply, RequestContext
@@ -18,7 +25,6 @@ from apitwin.engine.context import Handler, Reply, RequestContext
 __all__ = ["ACTIONS", "Actions", "busy", "completed", "of", "start"]
 
 ACTIONS = "actions"
-PENDING = "__do_pending__"  # action id -> when it is due and what it will do
 INDEX = "__do_action_index__"  # "resource_type:key" -> the ids of its actions
 
 
@@ -50,17 +56,7 @@ def start(
         action["region"] = region_object(found["slug"])
     s.tx.put(ACTIONS, str(ident), action)
     due = s.now + s.settings.delay(delay or kind)
-    s.tx.put(
-        PENDING,
-        str(ident),
-        {
-            "id": ident,
-            "due": due,
-            "effect": f"{resource_type}:{kind}",
-            "key": key,
-            "params": params or {},
-        },
-    )
+    schedule(s, str(ident), due, f"{resource_type}:{kind}", key, params)
     index_key = f"{resource_type}:{key}"
     index = s.tx.get(INDEX, index_key) or {"key": index_key, "ids": []}
     index["ids"].append(ident)
@@ -112,19 +108,30 @@ class Actions(DigitalOcean):
             self.bind(f"{prefix}_get", self._getter(resource_type, param, prefix == "imageActions"))
 
     def settle(self, s: Session) -> None:
-        """Complete every action whose time has come, oldest due first."""
-        pending = s.tx.list(PENDING, parent=None).items
-        due = sorted((p for p in pending if p["due"] <= s.now), key=lambda p: p["due"])
-        for record in due:
-            s.tx.delete(PENDING, str(record["id"]))
-            action = s.tx.get(ACTIONS, str(record["id"]))
-            if action is None:
-                continue
-            effect = self.shared.effects.get(record["effect"])
-            done = True if effect is None else effect(s, record["key"], record["params"])
-            action["status"] = "errored" if done is False else "completed"
-            action["completed_at"] = iso(record["due"])
-            s.tx.put(ACTIONS, str(record["id"]), action)
+        """Complete every action whose time has come, and run every other due timer,
+        oldest due first; an effect may start timers that are due already."""
+        while True:
+            pending = s.tx.list(PENDING, parent=None).items
+            due = sorted((p for p in pending if p["due"] <= s.now), key=lambda p: p["due"])
+            if not due:
+                return
+            for record in due:
+                self._fire(s, record)
+
+    def _fire(self, s: Session, record: dict[str, Any]) -> None:
+        s.tx.delete(PENDING, str(record["id"]))
+        effect = self.shared.effects.get(record["effect"])
+        if isinstance(record["id"], str) and record["id"].startswith("t"):  # a plain timer
+            if effect is not None:
+                effect(s, record["key"], {**record["params"], "due": record["due"]})
+            return
+        action = s.tx.get(ACTIONS, str(record["id"]))
+        if action is None:
+            return
+        done = True if effect is None else effect(s, record["key"], record["params"])
+        action["status"] = "errored" if done is False else "completed"
+        action["completed_at"] = iso(record["due"])
+        s.tx.put(ACTIONS, str(record["id"]), action)
 
     # -- handlers ---------------------------------------------------------------------------
 

@@ -1,25 +1,48 @@
 """What every DigitalOcean module shares: one session per request (a store transaction
-read at one instant of the twin clock, with due actions settled first), replies in the
-document's envelopes, and paging in the profile's style."""
+read at one instant of the twin clock, with due timers settled first), replies in the
+document's envelopes, and paging in the profile's style.
+
+Reads cost no write transaction: the earliest time anything is due (an action, a
+cluster coming online, a deployment's next phase) is kept in one small record, read first
+by a read-only transaction; only when something is due, or a read turns out to need a
+write (a default project made on first use), does the request run in a write transaction.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from apitwin.behaviours.base import Behaviour, reject
 from apitwin.conventions.clock import iso
 from apitwin.conventions.pagination import Links, Paginator, PagingError, compile_paginator
-from apitwin.engine.context import Reply, RequestContext
+from apitwin.engine.context import Handler, Reply, RequestContext
 from apitwin.state.semantics import ResourceSemantics
-from apitwin.state.store import Transaction
+from apitwin.state.store import ReadOnlyTransactionError, Transaction
 
 if TYPE_CHECKING:
     from apitwin.engine.twin import Twin
 
-__all__ = ["DigitalOcean", "Session", "Settings", "Shared"]
+__all__ = [
+    "DUE",
+    "PENDING",
+    "DigitalOcean",
+    "Session",
+    "Settings",
+    "Shared",
+    "download",
+    "schedule",
+    "timer",
+]
+
+PENDING = "__do_pending__"  # timer id -> when it is due and what it will do
+DUE = "__do_due__"  # "next" -> {"at": the earliest due time of PENDING, or None}
+_SAFE = frozenset({"GET", "HEAD"})
+# Set while a GET handler runs: its session starts read-only.
+_reading: ContextVar[bool] = ContextVar("digitalocean_reading", default=False)
 
 # Families whose every item this package writes: seeded by it (consistently with the
 # reference data) instead of with synthesized items.
@@ -46,6 +69,20 @@ OWNED = (
     "images.actions",
     "reserved_ips.actions",
     "floating_ips.actions",
+    "volumes.snapshots",
+    "certificates",
+    "cdn_endpoints",
+    "databases",
+    "databases.dbs",
+    "databases.users",
+    "databases.pools",
+    "apps",
+    "apps.deployments",
+    "monitoring_alerts",
+    "uptime_checks",
+    "uptime_checks.alerts",
+    "registry",
+    "account",
 )
 
 
@@ -80,6 +117,28 @@ class Session:
         return iso(self.now)
 
 
+def schedule(
+    s: Session, ident: str, due: float, effect: str, key: str, params: dict[str, Any] | None = None
+) -> None:
+    """Run the effect ``effect`` (``Shared.effects``) on ``key`` once the twin clock
+    reaches ``due``; keeps the earliest due time current for the read path."""
+    s.tx.put(
+        PENDING,
+        ident,
+        {"id": ident, "due": due, "effect": effect, "key": key, "params": params or {}},
+    )
+    record = s.tx.get(DUE, "next")
+    if record is None or record.get("at") is None or due < record["at"]:
+        s.tx.put(DUE, "next", {"at": due})
+
+
+def timer(
+    s: Session, delay: float, effect: str, key: str, params: dict[str, Any] | None = None
+) -> None:
+    """A timer that is no action: ``effect`` runs on ``key`` after ``delay`` seconds."""
+    schedule(s, f"t{s.tx.next_id(PENDING)}", s.now + delay, effect, key, params)
+
+
 Settler = Callable[[Session], None]
 # What a completed action does to its resource: (session, the resource's key, the
 # action's parameters). Returns False when the action could not be carried out.
@@ -94,6 +153,9 @@ class Shared:
     settings: Settings
     settlers: list[Settler] = field(default_factory=list)
     effects: dict[str, Effect] = field(default_factory=dict)
+    # Families this package serves whole, taken from the generic semantics (which then
+    # neither serves nor walks them); seeded from here.
+    taken: dict[str, Any] = field(default_factory=dict)
 
 
 class DigitalOcean(Behaviour):
@@ -116,13 +178,20 @@ class DigitalOcean(Behaviour):
         """Bind this module's operations (and effects, seeders)."""
         raise NotImplementedError
 
+    def bind(self, operation_id: str, handler: Handler) -> None:
+        """Serve ``operation_id``; a GET (or HEAD) handler's session starts read-only."""
+        operation = self.operations.get(operation_id)
+        if operation is not None and operation.operation.method in _SAFE:
+            handler = _read_first(handler)
+        super().bind(operation_id, handler)
+
     # -- state ------------------------------------------------------------------------------
 
     def seed(self) -> None:
         """Seed the owned families (once per state) in an order that lets later seeders
         find earlier ones' items."""
         for name in OWNED:
-            runtime = self.semantics.runtimes.get(name)
+            runtime = self.semantics.runtimes.get(name) or self.shared.taken.get(name)
             if runtime is not None:
                 self.semantics.ensure_seeded(runtime)
 
@@ -133,14 +202,34 @@ class DigitalOcean(Behaviour):
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """The request's session: read-only in a GET handler while nothing is due, else a
+        write transaction with every due timer settled first."""
         self.seed()
         assert self.twin.auth is not None
         clock = self.twin.auth.clock
-        with self.semantics.store.transaction(self.twin.name) as tx:
+        store = self.semantics.store
+        if _reading.get():
+            with store.transaction(self.twin.name, write=False) as tx:
+                now = clock.now_in(tx)
+                due = tx.get(DUE, "next")
+                if due is not None and (due.get("at") is None or due["at"] > now):
+                    yield Session(tx, now, self.settings)
+                    return
+        with store.transaction(self.twin.name) as tx:
             session = Session(tx, clock.now_in(tx), self.settings)
-            for settle in self.shared.settlers:
-                settle(session)
+            self.settle(session)
             yield session
+
+    def settle(self, s: Session) -> None:
+        """Run what is due, then note when the next thing is. A missing note (a store
+        written before notes were kept) means "look": everything pending is read once."""
+        due = s.tx.get(DUE, "next")
+        if due is not None and (due.get("at") is None or due["at"] > s.now):
+            return
+        for settle in self.shared.settlers:
+            settle(s)
+        pending = s.tx.list(PENDING, parent=None).items
+        s.tx.put(DUE, "next", {"at": min((p["due"] for p in pending), default=None)})
 
     # -- replies ----------------------------------------------------------------------------
 
@@ -150,8 +239,10 @@ class DigitalOcean(Behaviour):
         return Reply(status, headers, payload)
 
     def no_content(self, ctx: RequestContext) -> Reply:
+        """No body, with the documented status: 204, or 202 for a change that completes
+        later (a database resize)."""
         status, headers, payload = ctx.operation.responder.render(ctx.accept)
-        return Reply(204 if status in (200, 202, 204) else status, list(headers), b"")
+        return Reply(status if status in (202, 204) else 204, list(headers), b"")
 
     def page(
         self, ctx: RequestContext, key: str, items: list[Any], extra: dict[str, Any] | None = None
@@ -169,6 +260,34 @@ class DigitalOcean(Behaviour):
         base = {"links": {}, "meta": {"total": len(items)}, **(extra or {})}
         body = paginator.body(base, key, chunk, len(items), window, links)
         return self.reply(ctx, body)
+
+
+def download(ctx: RequestContext, body: bytes, media_type: str, filename: str) -> Reply:
+    """A file as the service sends one: its media type, ``content-disposition:
+    attachment`` with the file's name, and the operation's documented headers."""
+    _, headers, _ = ctx.operation.responder.reply_json(None)
+    kept = [(k, v) for k, v in headers if k.lower() not in (b"content-type", b"content-length")]
+    disposition = f'attachment; filename="{filename}"'.encode()
+    extra = [(b"content-type", media_type.encode()), (b"content-disposition", disposition)]
+    return Reply(200, [*kept, *extra], body)
+
+
+def _read_first(handler: Handler) -> Handler:
+    """Run ``handler`` with a read-only session; should it need to write after all (a
+    default VPC or project made on first use, a lazily advanced status), it ran without
+    effect, and runs again with a write transaction."""
+
+    def read(ctx: RequestContext) -> Reply:
+        token = _reading.set(True)
+        try:
+            return handler(ctx)
+        except ReadOnlyTransactionError:
+            pass
+        finally:
+            _reading.reset(token)
+        return handler(ctx)
+
+    return read
 
 
 def not_found(message: str = "The resource you were accessing could not be found.") -> Exception:

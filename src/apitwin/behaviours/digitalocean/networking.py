@@ -47,6 +47,14 @@ def _droplet_ids(s: Session, value: Any) -> list[int]:
     return out
 
 
+def _check_certificates(s: Session, rules: list[Any]) -> None:
+    """A forwarding rule's ``certificate_id`` names a certificate of the account."""
+    for rule in rules:
+        ident = rule.get("certificate_id") if isinstance(rule, dict) else None
+        if ident and s.tx.get("certificates", str(ident)) is None:
+            raise unprocessable(f"certificate {ident} does not exist.")
+
+
 def _body(ctx: RequestContext) -> dict[str, Any]:
     return ctx.request.body if isinstance(ctx.request.body, dict) else {}
 
@@ -216,6 +224,7 @@ class LoadBalancers(DigitalOcean):
         for key in self._SETTINGS:
             if key in body:
                 lb[key] = body[key]
+        _check_certificates(s, lb.get("forwarding_rules") or [])
         if "name" in body:
             lb["name"] = str(body["name"])
         if "droplet_ids" in body:
@@ -323,6 +332,8 @@ class LoadBalancers(DigitalOcean):
                 self._fill(s, lb, {})
             else:
                 rules = list(body.get("forwarding_rules") or [])
+                if add:
+                    _check_certificates(s, rules)
                 keep_rules = [r for r in lb["forwarding_rules"] if r not in rules]
                 lb["forwarding_rules"] = keep_rules + rules if add else keep_rules
             s.tx.put(self.FAMILY, lb["id"], lb)

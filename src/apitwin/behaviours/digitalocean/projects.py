@@ -5,6 +5,7 @@ project with resources cannot be deleted (412), nor can the default one."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from apitwin.behaviours.digitalocean.account import (
     OWNER_ID,
@@ -57,7 +58,7 @@ def _resource(record: dict[str, Any], origin: str, status: str) -> dict[str, Any
     return {
         "urn": record["urn"],
         "assigned_at": record["assigned_at"],
-        "links": {"self": f"{origin}/v2/{_PATHS.get(kind, kind)}/{ident}"},
+        "links": {"self": f"{origin}/v2/{_PATHS.get(kind, kind)}/{quote(ident, safe='')}"},
         "status": status,
     }
 

@@ -4,6 +4,7 @@ never drift from what a client sees on those resources."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from apitwin.behaviours.digitalocean.context import DigitalOcean, Session, not_found, unprocessable
@@ -11,20 +12,30 @@ from apitwin.engine.context import Reply, RequestContext
 
 __all__ = ["TAGGABLE", "Tags", "tag_object"]
 
+_TAG_NAME = re.compile(r"^[a-zA-Z0-9_\-:]{1,255}$")  # the document's pattern for tag names
+
 # resource_type -> (family, id field, URI path, key in the tag's resources)
 TAGGABLE: dict[str, tuple[str, str, str, str]] = {
     "droplet": ("droplets", "id", "droplets", "droplets"),
     "image": ("images", "id", "images", "images"),
     "volume": ("volumes", "id", "volumes", "volumes"),
-    "volume_snapshot": ("volumes.snapshots", "id", "snapshots", "volume_snapshots"),
+    "volume_snapshot": ("snapshots", "id", "snapshots", "volume_snapshots"),
     "database": ("databases", "id", "databases", "databases"),
 }
+
+# Families holding more than one resource type: the filter that picks this one.
+_ONLY = {"volume_snapshot": {"resource_type": "volume"}}
+
+
+def _tagged(s: Session, kind: str, name: str) -> list[dict[str, Any]]:
+    family = TAGGABLE[kind][0]
+    return s.tx.list(family, parent=None, filters={"tags": name, **_ONLY.get(kind, {})}).items
 
 
 def tag_object(s: Session, name: str, origin: str) -> dict[str, Any]:
     resources: dict[str, Any] = {"count": 0, "last_tagged_uri": ""}
-    for family, field, path, key in TAGGABLE.values():
-        tagged = s.tx.list(family, parent=None, filters={"tags": name}).items
+    for kind, (_, field, path, key) in TAGGABLE.items():
+        tagged = _tagged(s, kind, name)
         entry: dict[str, Any] = {"count": len(tagged)}
         if tagged:
             uri = f"{origin}/v2/{path}/{tagged[-1][field]}"
@@ -51,6 +62,10 @@ class Tags(DigitalOcean):
     def create(self, ctx: RequestContext) -> Reply:
         body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
         name = str(body.get("name", ""))
+        if not _TAG_NAME.match(name):
+            raise unprocessable(
+                "tag name must be 1-255 letters, numbers, colons, dashes and underscores"
+            )
         with self.session() as s:
             if s.tx.get("tags", name) is None:
                 s.tx.put("tags", name, {"name": name})
@@ -77,13 +92,10 @@ class Tags(DigitalOcean):
         """Deleting a tag takes it off every resource."""
         with self.session() as s:
             name = self._load(s, ctx.params.get("tag_id"))
-            for family, field, _, _ in TAGGABLE.values():
-                for item in s.tx.list(family, parent=None, filters={"tags": name}).items:
-                    found = _find(s, family, str(item[field]))
-                    if found is not None:
-                        tagged, key, parent = found
-                        tagged["tags"] = [t for t in tagged["tags"] if t != name]
-                        s.tx.put(family, key, tagged, parent=parent)
+            for kind, (family, field, _, _) in TAGGABLE.items():
+                for item in _tagged(s, kind, name):
+                    item["tags"] = [t for t in item["tags"] if t != name]
+                    s.tx.put(family, str(item[field]), item)
             s.tx.delete("tags", name)
         return self.no_content(ctx)
 
@@ -96,27 +108,15 @@ class Tags(DigitalOcean):
                 kind = entry.get("resource_type") if isinstance(entry, dict) else None
                 if kind not in TAGGABLE:
                     raise unprocessable(f"resource_type '{kind}' cannot be tagged.")
-                family, field, _, _ = TAGGABLE[kind]
-                found = _find(s, family, str(entry.get("resource_id")))
-                if found is None:
+                family = TAGGABLE[kind][0]
+                key = str(entry.get("resource_id"))
+                item = s.tx.get(family, key)
+                only = _ONLY.get(kind, {})
+                if item is None or any(item.get(k) != v for k, v in only.items()):
                     raise not_found(f"{kind} {entry.get('resource_id')} not found")
-                targets.append((family, found))
-            for family, (item, key, parent) in targets:
+                targets.append((family, key, item))
+            for family, key, item in targets:
                 tags = [t for t in item.get("tags") or [] if t != name]
                 item["tags"] = [*tags, name] if on else tags
-                s.tx.put(family, key, item, parent=parent)
+                s.tx.put(family, key, item)
         return self.no_content(ctx)
-
-
-def _find(s: Session, family: str, ident: str) -> tuple[dict[str, Any], str, str] | None:
-    """The item, its store key and its parent key (volume snapshots live under their
-    volume)."""
-    if family != "volumes.snapshots":
-        found = s.tx.get(family, ident)
-        return None if found is None else (found, ident, "")
-    for volume in s.tx.list("volumes", parent=None).items:
-        key = f"{volume['id']}/{ident}"
-        snapshot = s.tx.get(family, key)
-        if snapshot is not None:
-            return snapshot, key, volume["id"]
-    return None

@@ -21,6 +21,7 @@ from apitwin.state.store import Transaction
 __all__ = ["Volumes", "new_volume"]
 
 FAMILY = "volumes"
+SNAPSHOTS = "snapshots"  # volume snapshots beside droplet snapshots (resource_type)
 MAX_PER_DROPLET = 7
 
 
@@ -54,6 +55,10 @@ class Volumes(DigitalOcean):
                 "volumes_delete_byName": self.delete_by_name,
                 "volumeActions_post_byId": self.act_by_id,
                 "volumeActions_post": self.act_by_name,
+                "volumeSnapshots_create": self.snapshot,
+                "volumeSnapshots_list": self.snapshots,
+                "volumeSnapshots_get_byId": self.get_snapshot,
+                "volumeSnapshots_delete_byId": self.delete_snapshot,
             }
         )
         effects = self.shared.effects
@@ -72,6 +77,7 @@ class Volumes(DigitalOcean):
             self._link(s, volume, droplets[0])
         else:
             s.tx.put(FAMILY, volume["id"], volume)
+        self._take(s, volume, "data-1-nightly", [])
 
     # -- handlers ---------------------------------------------------------------------------
 
@@ -81,12 +87,17 @@ class Volumes(DigitalOcean):
             region = find_region(body.get("region"))
             snapshot_id = body.get("snapshot_id")
             if snapshot_id:
-                snapshot = s.tx.list(
-                    "volumes.snapshots", parent=None, filters={"id": str(snapshot_id)}, limit=1
-                ).items
-                if not snapshot:
+                snapshot = s.tx.get(SNAPSHOTS, str(snapshot_id))
+                if snapshot is None or snapshot.get("resource_type") != "volume":
                     raise not_found(f"snapshot {snapshot_id} not found")
-                region = region or find_region((snapshot[0].get("regions") or ["nyc3"])[0])
+                region = region or find_region(snapshot["regions"][0])
+                if region is not None and region["slug"] not in snapshot["regions"]:
+                    raise unprocessable("The snapshot is not available in that region.")
+                if int(body.get("size_gigabytes") or 0) < snapshot["min_disk_size"]:
+                    raise unprocessable(
+                        "The volume must be at least as large as the snapshot's volume "
+                        f"({snapshot['min_disk_size']} GB)."
+                    )
             if region is None or not region["available"]:
                 raise unprocessable("You specified an invalid region for the volume.")
             clash = s.tx.list(FAMILY, parent=None, filters={"name": body.get("name")}).items
@@ -118,9 +129,7 @@ class Volumes(DigitalOcean):
     def _remove(self, s: Session, volume: dict[str, Any]) -> None:
         if volume["droplet_ids"]:
             raise unprocessable("This volume is attached to a Droplet. Detach it first.")
-        s.tx.delete(FAMILY, volume["id"])
-        for snapshot in s.tx.list("volumes.snapshots", parent=volume["id"]).items:
-            s.tx.delete("volumes.snapshots", f"{volume['id']}/{snapshot['id']}")
+        s.tx.delete(FAMILY, volume["id"])  # its snapshots stay: volumes can be made from them
         unassign(s, f"do:volume:{volume['id']}")
 
     def delete(self, ctx: RequestContext) -> Reply:
@@ -231,3 +240,56 @@ class Volumes(DigitalOcean):
         volume["size_gigabytes"] = params["size_gigabytes"]
         s.tx.put(FAMILY, key, volume)
         return True
+
+    # -- snapshots --------------------------------------------------------------------------
+
+    def snapshot(self, ctx: RequestContext) -> Reply:
+        """A snapshot of the volume, listed in /v2/snapshots as resource_type volume."""
+        body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
+        with self.session() as s:
+            volume = self._load(s, ctx.params.get("volume_id"))
+            name = str(body.get("name", ""))
+            taken = s.tx.list(SNAPSHOTS, parent=None, filters={"resource_id": volume["id"]})
+            if any(t["name"] == name for t in taken.items):
+                raise unprocessable(f"A snapshot named {name} of this volume already exists.")
+            snapshot = self._take(s, volume, name, body.get("tags"))
+        return self.reply(ctx, {"snapshot": snapshot})
+
+    @staticmethod
+    def _take(s: Session, volume: dict[str, Any], name: str, tags: Any) -> dict[str, Any]:
+        ident = new_uuid(s, SNAPSHOTS)
+        snapshot = {
+            "id": ident,
+            "name": name,
+            "created_at": s.stamp,
+            "regions": [volume["region"]["slug"]],
+            "resource_id": volume["id"],
+            "resource_type": "volume",
+            "min_disk_size": volume["size_gigabytes"],
+            "size_gigabytes": round(volume["size_gigabytes"] * 0.04, 2),
+            "tags": ensure_tags(s, tags),
+        }
+        s.tx.put(SNAPSHOTS, ident, snapshot)
+        return snapshot
+
+    def snapshots(self, ctx: RequestContext) -> Reply:
+        with self.session() as s:
+            volume = self._load(s, ctx.params.get("volume_id"))
+            items = s.tx.list(SNAPSHOTS, parent=None, filters={"resource_id": volume["id"]}).items
+        return self.page(ctx, "snapshots", items)
+
+    def _snapshot(self, s: Session, ident: Any) -> dict[str, Any]:
+        snapshot = s.tx.get(SNAPSHOTS, str(ident))
+        if snapshot is None or snapshot.get("resource_type") != "volume":
+            raise not_found()
+        return snapshot
+
+    def get_snapshot(self, ctx: RequestContext) -> Reply:
+        with self.session() as s:
+            snapshot = self._snapshot(s, ctx.params.get("snapshot_id"))
+        return self.reply(ctx, {"snapshot": snapshot})
+
+    def delete_snapshot(self, ctx: RequestContext) -> Reply:
+        with self.session() as s:
+            s.tx.delete(SNAPSHOTS, self._snapshot(s, ctx.params.get("snapshot_id"))["id"])
+        return self.no_content(ctx)
