@@ -133,6 +133,7 @@ class ResourceSemantics:
         self.runtimes: dict[str, FamilyRuntime] = {}
         self._seeded: set[str] = set()
         self._generation = store.generation(twin.name)  # of the state _seeded describes
+        self._checked = 0  # twin.requests when the generation was last asked for
         self.seeding_enabled = True
         self.seeders: dict[str, Seeder] = {}  # family name -> a behaviour's seeder
         by_id = {op.operation_id: op for op in twin.operations}
@@ -326,10 +327,7 @@ class ResourceSemantics:
         first serializes seeders across processes sharing a store (SQLite's write lock,
         PostgreSQL's row lock), so two processes never seed one family twice.
         """
-        generation = self.store.generation(self.twin.name)
-        if generation != self._generation:  # cleared since, maybe by another process
-            self._seeded.clear()
-            self._generation = generation
+        self._check_generation()
         name = runtime.family.name
         if name in self._seeded:
             return
@@ -468,6 +466,23 @@ class ResourceSemantics:
             raise Rejection(409, f"{_singular(family.name)} {ident} already exists")
         tx.put(family.name, key, resource, parent=parent)
         return resource
+
+    def _check_generation(self) -> None:
+        """Forget what was seeded when the state was cleared since, maybe by another
+        process. Asked once per request: a behaviour seeding twenty families for one
+        request asks the store once (with SQLite, a statement each time), and a clear
+        made during a request is seen by the next one, as a clear made a moment later
+        would be. Outside requests (no app, or calls between them) it is asked every
+        time."""
+        twin = self.twin
+        serial = twin.requests
+        if twin.serving and serial == self._checked:
+            return
+        generation = self.store.generation(self.twin.name)
+        if generation != self._generation:
+            self._seeded.clear()
+            self._generation = generation
+        self._checked = serial
 
     def _fresh_item(self, runtime: FamilyRuntime, serial: int, seeding: bool) -> dict[str, Any]:
         """A schema-valid item to merge a create into. Seed items are synthesized one by

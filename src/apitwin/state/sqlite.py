@@ -134,7 +134,10 @@ def _filter_sql(index: int, name: str, value: FilterValue, params: dict[str, Any
 
 
 class _SQLiteTransaction(Transaction):
-    def __init__(self, conn: sqlite3.Connection, twin: str, write: bool) -> None:
+    """Statements run through the store's one cursor (every result is fetched before the
+    next statement): cheaper than a cursor per statement, which ``conn.execute`` makes."""
+
+    def __init__(self, conn: sqlite3.Cursor, twin: str, write: bool) -> None:
         self._conn = conn
         self._twin = twin
         self._write = write
@@ -294,6 +297,7 @@ class SQLiteStore(Store):
         self._conn = sqlite3.connect(
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
+        self._cursor = self._conn.cursor()  # what transactions run their statements on
         try:
             # ``timeout`` above is SQLite's busy timeout: how long BEGIN IMMEDIATE waits
             # for another connection's write transaction before giving up.
@@ -339,7 +343,7 @@ class SQLiteStore(Store):
 
     @contextmanager
     def _raw(self, write: bool) -> Iterator[sqlite3.Connection]:
-        with self._lock.held():
+        with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
@@ -352,14 +356,8 @@ class SQLiteStore(Store):
                     conn.execute("ROLLBACK")
                 raise
 
-    @contextmanager
-    def transaction(self, twin: str, *, write: bool = True) -> Iterator[Transaction]:
-        with self._raw(write) as conn:
-            tx = _SQLiteTransaction(conn, twin, write)
-            try:
-                yield tx
-            finally:
-                tx.closed = True
+    def transaction(self, twin: str, *, write: bool = True) -> _Begun:
+        return _Begun(self, twin, write)
 
     def clear(self, twin: str) -> None:
         with self._raw(True) as conn:
@@ -380,8 +378,8 @@ class SQLiteStore(Store):
         return 0 if row is None else int(row[0])
 
     def generation(self, twin: str) -> int:
-        with self._lock.held():
-            (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+        with self._lock:
+            (version,) = self._cursor.execute("PRAGMA data_version").fetchone()
             if version != self._data_version:
                 self._generations.clear()
                 self._data_version = version
@@ -418,7 +416,8 @@ class SQLiteStore(Store):
                 )
 
     def close(self) -> None:
-        with self._lock.held():
+        with self._lock:
+            self._cursor.close()
             self._conn.close()
 
     def iter_twins(self) -> Iterator[str]:
@@ -427,3 +426,53 @@ class SQLiteStore(Store):
                 "SELECT twin FROM totals WHERE n > 0 UNION SELECT twin FROM meta ORDER BY 1"
             ).fetchall()
         return iter([row[0] for row in rows])
+
+
+class _Begun:
+    """``SQLiteStore.transaction``: the store's lock, ``BEGIN``, then ``COMMIT`` or
+    ``ROLLBACK``. Written out rather than as nested generator context managers, since
+    every stateful request opens at least one."""
+
+    __slots__ = ("_store", "_twin", "_write", "_tx")
+
+    def __init__(self, store: SQLiteStore, twin: str, write: bool) -> None:
+        self._store = store
+        self._twin = twin
+        self._write = write
+        self._tx: _SQLiteTransaction | None = None
+
+    def __enter__(self) -> Transaction:
+        store = self._store
+        lock = store._lock
+        lock.__enter__()
+        try:
+            cursor = store._cursor
+            cursor.execute("BEGIN IMMEDIATE" if self._write else "BEGIN")
+        except BaseException:
+            lock.__exit__()
+            raise
+        self._tx = _SQLiteTransaction(cursor, self._twin, self._write)
+        return self._tx
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: Any
+    ) -> None:
+        assert self._tx is not None
+        self._tx.closed = True
+        store = self._store
+        conn = store._conn
+        try:
+            if kind is None:
+                try:
+                    store._cursor.execute("COMMIT")
+                except BaseException:
+                    # A failed COMMIT leaves the transaction open: end it before raising.
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            elif conn.in_transaction:
+                # Some errors (a full disk, an interrupted statement) have already rolled
+                # back; the others have not. Either way no transaction stays open.
+                conn.execute("ROLLBACK")
+        finally:
+            store._lock.__exit__()
