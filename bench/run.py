@@ -220,10 +220,12 @@ def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def _command_output(command: list[str]) -> str:
+def _command_output(command: list[str], *, check: bool = False) -> str:
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=ROOT)
     except (OSError, subprocess.TimeoutExpired):
+        return ""
+    if check and out.returncode != 0:  # not a git checkout, say: the report says "unknown"
         return ""
     return (out.stdout or out.stderr).strip()
 
@@ -246,9 +248,10 @@ def environment(dsn: str) -> dict[str, Any]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
-    commit = _command_output(["git", "rev-parse", "--short", "HEAD"])
+    commit = _command_output(["git", "rev-parse", "--short", "HEAD"], check=True)
     changed = _command_output(
-        ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"]
+        ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
+        check=True,
     )
     wrk = _command_output(["wrk", "--version"]).splitlines()
     return {

@@ -39,6 +39,7 @@ import orjson
 
 from apitwin.state.store import (
     FilterValue,
+    JsonPage,
     Page,
     ReadOnlyTransactionError,
     Resource,
@@ -133,6 +134,11 @@ def _filter_sql(index: int, name: str, value: FilterValue, params: dict[str, Any
     )
 
 
+def _bytes(body: bytes | str) -> bytes:
+    """A stored body as bytes (written as a BLOB; TEXT read back the same)."""
+    return body if isinstance(body, bytes) else body.encode()
+
+
 class _SQLiteTransaction(Transaction):
     """Statements run through the store's one cursor (every result is fetched before the
     next statement): cheaper than a cursor per statement, which ``conn.execute`` makes."""
@@ -180,6 +186,14 @@ class _SQLiteTransaction(Transaction):
         ).fetchone()
         return None if row is None else orjson.loads(row[0])
 
+    def get_json(self, family: str, key: str) -> bytes | None:
+        self._check(False)
+        row = self._conn.execute(
+            "SELECT body FROM resources WHERE twin = ? AND family = ? AND key = ?",
+            (self._twin, family, key),
+        ).fetchone()
+        return None if row is None else _bytes(row[0])
+
     def put(self, family: str, key: str, resource: Resource, *, parent: str = "") -> None:
         self._check(True)
         body = orjson.dumps(resource)
@@ -223,6 +237,30 @@ class _SQLiteTransaction(Transaction):
         offset: int = 0,
         limit: int | None = None,
     ) -> Page:
+        rows, total = self._page(family, parent, filters, offset, limit)
+        return Page([orjson.loads(body) for body in rows], total)
+
+    def list_json(
+        self,
+        family: str,
+        *,
+        parent: str | None = "",
+        filters: Mapping[str, Any] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> JsonPage:
+        rows, total = self._page(family, parent, filters, offset, limit)
+        return JsonPage([_bytes(body) for body in rows], total)
+
+    def _page(
+        self,
+        family: str,
+        parent: str | None,
+        filters: Mapping[str, Any] | None,
+        offset: int,
+        limit: int | None,
+    ) -> tuple[builtins.list[bytes | str], int]:
+        """The stored bodies of one page, and the total."""
         self._check(False)
         offset, limit = check_page(offset, limit)
         wanted = check_filters(filters)
@@ -236,7 +274,7 @@ class _SQLiteTransaction(Transaction):
             f"SELECT body FROM resources WHERE {where} ORDER BY id LIMIT :limit OFFSET :offset",
             {**params, "limit": -1 if limit is None else limit, "offset": offset},
         ).fetchall()
-        items = [orjson.loads(row[0]) for row in rows]
+        bodies = [row[0] for row in rows]
         if wanted:
             (total,) = self._conn.execute(
                 f"SELECT COUNT(*) FROM resources WHERE {where}", params
@@ -252,7 +290,7 @@ class _SQLiteTransaction(Transaction):
                 family,
                 parent,
             )
-        return Page(items, total)
+        return bodies, total
 
     def _scalar(self, sql: str, *params: Any) -> int:
         row = self._conn.execute(sql, params).fetchone()
