@@ -1,6 +1,6 @@
 """Run every benchmark and write bench/RESULTS.md: `make bench`.
 
-Usage: python bench/run.py [--only startup,state_growth,peers,workers] [--runs 5]
+Usage: python bench/run.py [--only startup,state_growth,peers,servers,workers] [--runs 5]
        [--rounds 3] [--duration 5] [--dsn DSN] [--render-only]
 
 Steps, in order (each a script of its own that also runs by hand):
@@ -13,11 +13,14 @@ Steps, in order (each a script of its own that also runs by hand):
 3. bench/peers.py: apitwin (all 13 twins in one process) against Stoplight Prism
    (installed into bench/.cache/ with npm when missing) and the bare ASGI ceiling
    (bench/ceiling.py) on the same requests, taking turns round by round; peak RSS of both.
-4. bench/workers.py: `apitwin serve --workers 1` against `--workers 2` on the
+4. bench/servers.py: the ASGI server, uvicorn (httptools, uvloop) against granian, each
+   serving the twin of every scenario of step 3 and the bare ceiling app, taking turns.
+5. bench/workers.py: `apitwin serve --workers 1` against `--workers 2` on the
    DigitalOcean GET of step 3.
 
-Everything a step prints, and its JSON, is kept under bench/raw/. A full run empties it
-first; ``--only`` replaces the files of the chosen steps and keeps the others, so that
+Everything a step prints, and its JSON, is kept under bench/raw/. A full run replaces
+the files of every step first (other files there, kept by hand, stay);
+``--only`` replaces the files of the chosen steps and keeps the others, so that
 RESULTS.md still shows every step (the partial run's date, commit and load are noted
 beside the full run's). RESULTS.md is built from those files (``--render-only`` rebuilds it without
 measuring), keeping its hand-written sections (``KEPT_SECTIONS``). wrk is installed with
@@ -48,7 +51,16 @@ BENCH = ROOT / "bench"
 RAW = BENCH / "raw"
 RESULTS = BENCH / "RESULTS.md"
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-PACKAGES = ("apitwin", "uvicorn", "jsonschema-rs", "psycopg", "orjson", "uvloop", "httptools")
+PACKAGES = (
+    "apitwin",
+    "uvicorn",
+    "jsonschema-rs",
+    "psycopg",
+    "orjson",
+    "uvloop",
+    "httptools",
+    "granian",
+)
 
 STARTUP_TARGET_S = 1.5  # all 13 twins answer within
 STARTUP_TARGET_MB = 150.0  # peak RSS of the process serving all 13
@@ -61,9 +73,9 @@ PEER_TARGETS: dict[str, tuple[float | None, float | None, float | None]] = {
     "reject": (None, None, None),
 }
 RSS_AFTER_LOAD_TARGET_MB = 150.0  # apitwin serving all 13, after the peer comparison
-WRK_STEPS = ("state_growth", "peers", "workers")
+WRK_STEPS = ("state_growth", "peers", "servers", "workers")
 # Sections of RESULTS.md written by hand (a profile, say), carried over when it is rebuilt.
-KEPT_SECTIONS = ("## Profile",)
+KEPT_SECTIONS = ("## Profile", "## Webhook delivery", "## Hot path")
 
 # (raw file stem, twins (empty: all bundled), store)
 STARTUP_CASES: tuple[tuple[str, tuple[str, ...], str], ...] = (
@@ -141,6 +153,20 @@ def peer_comparison(args: argparse.Namespace) -> dict[str, Any]:
     return run_step("peers", command, timeout_s=3600)
 
 
+def servers(args: argparse.Namespace) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        "bench/servers.py",
+        "--rounds",
+        str(args.rounds),
+        "--duration",
+        str(args.duration),
+        "--raw",
+        str(RAW / "wrk"),
+    ]
+    return run_step("servers", command, timeout_s=2400)
+
+
 def workers(args: argparse.Namespace) -> dict[str, Any]:
     command = [
         sys.executable,
@@ -194,10 +220,12 @@ def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def _command_output(command: list[str]) -> str:
+def _command_output(command: list[str], *, check: bool = False) -> str:
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=ROOT)
     except (OSError, subprocess.TimeoutExpired):
+        return ""
+    if check and out.returncode != 0:  # not a git checkout, say: the report says "unknown"
         return ""
     return (out.stdout or out.stderr).strip()
 
@@ -220,9 +248,10 @@ def environment(dsn: str) -> dict[str, Any]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
-    commit = _command_output(["git", "rev-parse", "--short", "HEAD"])
+    commit = _command_output(["git", "rev-parse", "--short", "HEAD"], check=True)
     changed = _command_output(
-        ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"]
+        ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
+        check=True,
     )
     wrk = _command_output(["wrk", "--version"]).splitlines()
     return {
@@ -529,6 +558,61 @@ def _render_peers(result: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _render_servers(result: dict[str, Any]) -> list[str]:
+    titles = {s["name"]: s["title"] for s in result["scenarios"]}
+    summary = {(s["scenario"], s["target"]): s for s in result["summaries"]}
+    versions = result["versions"]
+    lines = [
+        "## ASGI server",
+        "",
+        "bench/servers.py: each scenario's twin built as `apitwin serve NAME --rate-limits "
+        "off` builds it (fresh SQLite store, prepared as in the peer comparison) and the "
+        "ceiling app (the same size and status), each on uvicorn "
+        f"{versions['uvicorn']} (httptools {versions['httptools']}, uvloop "
+        f"{versions['uvloop']}; apitwin's runner and settings) and on granian "
+        f"{versions['granian']} (ASGI without lifespan, 1 worker, 1 runtime thread, uvloop, "
+        "HTTP/1, no access log): four servers (bench/asgi_serve.py) taking turns for "
+        f"{result['rounds']} rounds, wrk {result['threads']} threads, "
+        f"{result['connections']} connections, {result['duration_s']} s after 1 s of "
+        "warm-up. *CPU* is the user + system time of all the server's processes and "
+        "threads per answered request. *granian / uvicorn* is the median over rounds of "
+        "the req/s ratio in the same round.",
+        "",
+        "| scenario | apitwin on uvicorn: req/s | p99 | CPU | apitwin on granian: req/s | p99 "
+        "| CPU | granian / uvicorn | ceiling on uvicorn: req/s | CPU | ceiling on granian: "
+        "req/s | CPU | granian / uvicorn | apitwin / ceiling: uvicorn | granian |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, ratios in result["ratio_granian"].items():
+        cells = [titles.get(name, name)]
+        for app in ("apitwin", "ceiling"):
+            for server in ("uvicorn", "granian"):
+                s = summary[(name, f"{app}-{server}")]
+                cells.append(f"{s['median_rps']:,.0f}")
+                if app == "apitwin":
+                    cells.append(_ms(s["median_p99_ms"]))
+                cells.append(f"{s['median_cpu_us']:,.0f} us")
+            cells.append(f"x{ratios[app]:.2f}")
+        shares = result["share_of_ceiling"][name]
+        cells += [f"{shares['uvicorn']:.0%}", f"{shares['granian']:.0%}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    per_round: dict[str, dict[int, dict[str, float]]] = {}
+    for m in result["measurements"]:
+        per_round.setdefault(m["scenario"], {}).setdefault(m["round"], {})[m["target"]] = m[
+            "requests_per_s"
+        ]
+    targets = ("apitwin-uvicorn", "apitwin-granian", "ceiling-uvicorn", "ceiling-granian")
+    lines += ["", "Per round, req/s of " + " / ".join(targets) + ":", ""]
+    for name, rounds in per_round.items():
+        cells = [
+            " / ".join(f"{by.get(t, 0):,.0f}" for t in targets) for _, by in sorted(rounds.items())
+        ]
+        lines.append(f"- {name}: {'; '.join(cells)}")
+    if result.get("notes"):
+        lines += ["", *(f"Note: {note}" for note in result["notes"])]
+    return [*lines, ""]
+
+
 def _render_workers(result: dict[str, Any]) -> list[str]:
     first = str(result["workers"][0])
     lines = [
@@ -655,17 +739,25 @@ def render(env: dict[str, Any], steps: dict[str, Any], kept: list[str]) -> str:
         f"| load generator | {env['wrk']} |",
         "",
     ]
-    if "startup" in steps:
-        lines += _render_startup(steps["startup"])
-    if "state_growth" in steps:
-        lines += _render_growth(steps["state_growth"])
-        lines.append("")
-    if "peers" in steps:
-        lines += _render_peers(steps["peers"])
-    else:
-        lines += ["## Peer comparison", "", "Not measured in this run.", ""]
-    if "workers" in steps:
-        lines += _render_workers(steps["workers"])
+    renderers: dict[str, Callable[[Any], list[str]]] = {
+        "startup": _render_startup,
+        "state_growth": _render_growth,
+        "peers": _render_peers,
+        "servers": _render_servers,
+        "workers": _render_workers,
+    }
+    for step, renderer in renderers.items():
+        if step not in steps:
+            if step == "peers":
+                lines += ["## Peer comparison", "", "Not measured in this run.", ""]
+            continue
+        section = renderer(steps[step])
+        alone = env.get("alone", {}).get(step)
+        if alone:  # after the heading and its blank line
+            section[2:2] = [alone, ""]
+        lines += section
+        if section[-1] != "":
+            lines.append("")
     lines += _render_targets(steps)
     lines += kept
     lines += [
@@ -696,6 +788,7 @@ STEPS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "startup": startup,
     "state_growth": state_growth,
     "peers": peer_comparison,
+    "servers": servers,
     "workers": workers,
 }
 
@@ -713,24 +806,44 @@ def load_raw() -> tuple[dict[str, Any], dict[str, Any]]:
     }
     if startup_results:
         steps["startup"] = startup_results
-    for name in ("state_growth", "peers", "workers"):
+    for name in ("state_growth", "peers", "servers", "workers"):
         if (RAW / f"{name}.json").is_file():
             steps[name] = json.loads((RAW / f"{name}.json").read_text())
-    # Steps measured again on their own (--only): say when, at which commit, under what load.
+    # Steps measured again on their own (--only): their sections say when, at which
+    # commit and under what load (``env["alone"]``); the notes carry the rest.
     env["notes"] = list(env.get("notes", []))
+    env["alone"] = {}
     for path in sorted(RAW.glob("environment-*.json")):
         step = path.stem.removeprefix("environment-")
-        if step not in steps and not (step == "startup" and "startup" in steps):
+        if step not in steps:
             continue
         again = json.loads(path.read_text())
-        env["notes"].append(
-            f"The {step} figures come from a later run of that step alone "
-            f"(`bench/run.py --only {step}`), {again['date']} at commit {again['commit']}, "
-            f"load average {again['load_before']} before / {again.get('load_after', '?')} "
-            "after; the rest from the full run named at the top."
-        )
+        env["alone"][step] = measured_alone(step, again)
         env["notes"] += [note for note in again.get("notes", []) if note not in env["notes"]]
     return env, steps
+
+
+BUSY_LOAD = 1.0  # a 1-minute load average above this, before or after, is a busy machine
+
+
+def measured_alone(step: str, env: dict[str, Any]) -> str:
+    """The paragraph that opens the section of a step measured again on its own."""
+    loads = [env.get("load_before", ""), env.get("load_after", "")]
+    load = f"{loads[0]} before / {loads[1]} after" if loads[1] else f"{loads[0]} before"
+    text = (
+        f"Measured again on its own (`bench/run.py --only {step}`) on {env['date']} at commit "
+        f"{env['commit']}, load average {load}; the other sections come from the full run "
+        "named at the top."
+    )
+    firsts = [float(load.split()[0]) for load in loads if load and load[0].isdigit()]
+    if firsts and max(firsts) > BUSY_LOAD:
+        text += (
+            f" **The machine was busy** (1-minute load average up to {max(firsts):.2f} on "
+            f"{env.get('nproc', '?')} CPUs): the figures are provisional."
+        )
+    if env.get("remark"):
+        text += f" {env['remark']}"
+    return text
 
 
 def kept_sections(path: Path) -> list[str]:
@@ -744,6 +857,8 @@ def kept_sections(path: Path) -> list[str]:
             keeping = line.startswith(KEPT_SECTIONS)
         if keeping:
             kept.append(line)
+    while kept and not kept[-1].strip():
+        kept.pop()
     return [*kept, ""] if kept else []
 
 
@@ -775,12 +890,13 @@ def main() -> None:
         ensure_wrk()
     kept = kept_sections(RESULTS)
     partial = set(chosen) != set(STEPS) and (RAW / "environment.json").is_file()
+    RAW.mkdir(parents=True, exist_ok=True)
     if partial:
         forget_raw(chosen)
     else:
-        if RAW.exists():
-            shutil.rmtree(RAW)
-        RAW.mkdir(parents=True)
+        forget_raw(list(STEPS))
+        for path in RAW.glob("environment*.json"):
+            path.unlink()
     env = environment(args.dsn)
     for name in chosen:
         STEPS[name](args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from apitwin.state.store import ReadOnlyTransactionError, Store
@@ -199,6 +200,30 @@ def test_filters_combine_with_parent_and_paging(store: Store) -> None:
     assert ids(store, "servers", filters={"tags": "prod"}) == ([1, 5], 2)
     assert ids(store, "servers", parent=None, filters={"size": 3}, offset=1) == ([6], 2)
     assert ids(store, "servers", parent=None, filters={"tags": "prod"}, limit=1) == ([1], 3)
+
+
+def test_json_readers_give_the_serialized_resources(store: Store) -> None:
+    """get_json and list_json hand over what get and list give, as the JSON a client gets."""
+    seed_filterable(store)
+    body = {"id": 9, "name": "Ünïcode ✓", "ratio": 0.1, "nested": {"a": [1, 2.5, None, True]}}
+    with store.transaction(TWIN) as tx:
+        tx.put("servers", "9", body, parent="even")
+    with store.transaction(TWIN, write=False) as tx:
+        assert tx.get_json("servers", "9") == orjson.dumps(body)
+        assert tx.get_json("servers", "10") is None
+        assert tx.get_json("nothing", "9") is None
+        for kwargs in (
+            {},
+            {"parent": None},
+            {"parent": "even", "offset": 1, "limit": 2},
+            {"parent": None, "filters": {"tags": "prod"}},
+            {"parent": None, "filters": {"size": 3}, "offset": 1},
+        ):
+            page, raw = tx.list("servers", **kwargs), tx.list_json("servers", **kwargs)
+            assert raw.items == [orjson.dumps(item) for item in page.items], kwargs
+            assert raw.total == page.total, kwargs
+    with store.transaction(TWIN, write=False) as tx:
+        assert tx.list_json("servers", parent=None).total == 7
 
 
 def test_filter_values_must_be_scalars(store: Store) -> None:

@@ -91,6 +91,11 @@ class Twin:
     # full path as well, outside the document's base path.
     elsewhere: Router[CompiledOperation] | None = None
     webhooks: WebhookHub | None = None
+    # Requests the twin's ASGI app has begun, and how many of them are still being served
+    # (server/app.py): the semantics ask the store whether the state was cleared once per
+    # request rather than once per family a request uses.
+    requests: int = 0
+    serving: int = 0
 
     @property
     def name(self) -> str:

@@ -97,6 +97,15 @@ class TwinApp:
             await _lifespan(receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        twin = self.twin
+        twin.requests += 1
+        twin.serving += 1
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            twin.serving -= 1
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         method: str = scope["method"]
         endpoint = self._auth_endpoints.get(path)

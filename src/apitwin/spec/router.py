@@ -95,16 +95,19 @@ class Router(Generic[T]):
         Segments are split before they are decoded, so an encoded ``%2F`` stays inside a
         parameter value.
         """
-        segments = [unquote(s) for s in _segments(path)]
+        segments = _segments(path)
+        if "%" in path:
+            segments = [unquote(s) for s in segments]
+        method = method.upper()
         params: dict[str, str] = {}
-        node = self._walk(self._root, segments, 0, params, method.upper())
+        node = self._walk(self._root, segments, 0, params, method)
         if node is None:
             return None
         allowed = self._allowed_cache.get(id(node))
         if allowed is None:
             allowed = tuple(sorted(node.methods))
             self._allowed_cache[id(node)] = allowed
-        return Match(node.methods.get(method.upper()), params, allowed, node.template)
+        return Match(node.methods.get(method), params, allowed, node.template)
 
     def _walk(
         self,

@@ -22,6 +22,7 @@ import orjson
 
 from apitwin.state.store import (
     FilterValue,
+    JsonPage,
     Page,
     ReadOnlyTransactionError,
     Resource,
@@ -132,6 +133,12 @@ class _MemoryTransaction(Transaction):
         entry = fam.entries.get(key) if fam else None
         return None if entry is None else orjson.loads(entry.body)
 
+    def get_json(self, family: str, key: str) -> bytes | None:
+        self._check(False)
+        fam = self._state.families.get(family)
+        entry = fam.entries.get(key) if fam else None
+        return None if entry is None else entry.body
+
     def put(self, family: str, key: str, resource: Resource, *, parent: str = "") -> None:
         self._check(True)
         body = orjson.dumps(resource)
@@ -170,32 +177,54 @@ class _MemoryTransaction(Transaction):
         offset: int = 0,
         limit: int | None = None,
     ) -> Page:
+        bodies, total = self._page(family, parent, filters, offset, limit)
+        return Page([orjson.loads(body) for body in bodies], total)
+
+    def list_json(
+        self,
+        family: str,
+        *,
+        parent: str | None = "",
+        filters: Mapping[str, Any] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> JsonPage:
+        return JsonPage(*self._page(family, parent, filters, offset, limit))
+
+    def _page(
+        self,
+        family: str,
+        parent: str | None,
+        filters: Mapping[str, Any] | None,
+        offset: int,
+        limit: int | None,
+    ) -> tuple[builtins.list[bytes], int]:
+        """The stored bodies of one page, and the total."""
         self._check(False)
         offset, limit = check_page(offset, limit)
         wanted = check_filters(filters)
         fam = self._state.families.get(family)
         if fam is None:
-            return Page([], 0)
+            return [], 0
         keys: Mapping[str, object] = (
             fam.entries if parent is None else fam.by_parent.get(parent, {})
         )
         stop = None if limit is None else offset + limit
         if not wanted:
             chosen = itertools.islice(keys, offset, stop)
-            items = [orjson.loads(fam.entries[key].body) for key in chosen]
-            return Page(items, len(keys))
+            return [fam.entries[key].body for key in chosen], len(keys)
         matching = (
-            body
-            for body in (orjson.loads(fam.entries[key].body) for key in keys)
-            if _matches(body, wanted)
+            entry.body
+            for entry in (fam.entries[key] for key in keys)
+            if _matches(orjson.loads(entry.body), wanted)
         )
         total = 0
-        items = []
+        bodies = []
         for index, body in enumerate(matching):
             if index >= offset and (stop is None or index < stop):
-                items.append(body)
+                bodies.append(body)
             total += 1
-        return Page(items, total)
+        return bodies, total
 
     def next_id(self, family: str) -> int:
         self._check(True)

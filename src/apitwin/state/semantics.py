@@ -35,7 +35,7 @@ from apitwin.spec.document import SpecError
 from apitwin.state.envelopes import unwrap_request
 from apitwin.state.inference import Envelope, Family
 from apitwin.state.schema_view import ObjectView, object_view
-from apitwin.state.store import Store, Transaction
+from apitwin.state.store import JsonPage, Page, Store, Transaction
 
 if TYPE_CHECKING:
     from apitwin.engine.twin import Twin
@@ -133,6 +133,7 @@ class ResourceSemantics:
         self.runtimes: dict[str, FamilyRuntime] = {}
         self._seeded: set[str] = set()
         self._generation = store.generation(twin.name)  # of the state _seeded describes
+        self._checked = 0  # twin.requests when the generation was last asked for
         self.seeding_enabled = True
         self.seeders: dict[str, Seeder] = {}  # family name -> a behaviour's seeder
         by_id = {op.operation_id: op for op in twin.operations}
@@ -326,10 +327,7 @@ class ResourceSemantics:
         first serializes seeders across processes sharing a store (SQLite's write lock,
         PostgreSQL's row lock), so two processes never seed one family twice.
         """
-        generation = self.store.generation(self.twin.name)
-        if generation != self._generation:  # cleared since, maybe by another process
-            self._seeded.clear()
-            self._generation = generation
+        self._check_generation()
         name = runtime.family.name
         if name in self._seeded:
             return
@@ -469,6 +467,23 @@ class ResourceSemantics:
         tx.put(family.name, key, resource, parent=parent)
         return resource
 
+    def _check_generation(self) -> None:
+        """Forget what was seeded when the state was cleared since, maybe by another
+        process. Asked once per request: a behaviour seeding twenty families for one
+        request asks the store once (with SQLite, a statement each time), and a clear
+        made during a request is seen by the next one, as a clear made a moment later
+        would be. Outside requests (no app, or calls between them) it is asked every
+        time."""
+        twin = self.twin
+        serial = twin.requests
+        if twin.serving and serial == self._checked:
+            return
+        generation = self.store.generation(self.twin.name)
+        if generation != self._generation:
+            self._seeded.clear()
+            self._generation = generation
+        self._checked = serial
+
     def _fresh_item(self, runtime: FamilyRuntime, serial: int, seeding: bool) -> dict[str, Any]:
         """A schema-valid item to merge a create into. Seed items are synthesized one by
         one so that they differ; client creates copy one item synthesized per family,
@@ -564,18 +579,29 @@ class ResourceSemantics:
             for name in runtime.filters.get(op.operation_id, ())
             if name in params and isinstance(params[name], str | int | float | bool)
         }
+        # Whole stored items go out as stored JSON, unparsed; items shown in part (list
+        # fields) and pages a filter language selects are built from parsed items.
+        whole = runtime.list_fields is None and selection is None
         with self.store.transaction(self.twin.name, write=False) as tx:
             parent = self._check_parent(tx, runtime, params)
-            page = (selection.over(tx) if selection is not None else tx.list)(
+            lister: Callable[..., Page | JsonPage] = tx.list_json if whole else tx.list
+            if selection is not None:
+                lister = selection.over(tx)
+            page = lister(
                 family.name,
                 parent=parent if family.parent_params else "",
                 filters=filters or None,
                 offset=window.offset,
                 limit=window.take,
             )
-        items = page.items
-        if runtime.list_fields is not None:
-            items = [{k: v for k, v in item.items() if k in runtime.list_fields} for item in items]
+        items: list[Any]
+        if isinstance(page, JsonPage):
+            items = [orjson.Fragment(item) for item in page.items]
+        elif runtime.list_fields is not None:
+            fields = runtime.list_fields
+            items = [{k: v for k, v in item.items() if k in fields} for item in page.items]
+        else:
+            items = page.items
         envelope = family.list_envelope
         key = envelope.key if envelope is not None else None
         base = self._base_for(runtime, "list") if key is not None else None
@@ -625,10 +651,16 @@ class ResourceSemantics:
         return key, resource
 
     def _get(self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime) -> Reply:
+        # The stored JSON goes out as it is (inside its envelope): parsing it only to
+        # serialize it again would cost most of the handler's time on large items.
         with self.store.transaction(self.twin.name, write=False) as tx:
-            _, resource = self._load(tx, runtime, ctx, "get")
+            parent = self._check_parent(tx, runtime, ctx.params)
+            ident = runtime.id_from(ctx.params, "get")
+            stored = tx.get_json(runtime.family.name, runtime.key_of(parent, ident))
+        if stored is None:
+            raise Rejection(404, f"{_singular(runtime.family.name)} {ident} not found")
         status, headers, payload = op.responder.reply_json(
-            self._item_body(runtime, "get", resource)
+            self._item_body(runtime, "get", orjson.Fragment(stored))
         )
         return Reply(status, headers, payload)
 

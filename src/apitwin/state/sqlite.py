@@ -39,6 +39,7 @@ import orjson
 
 from apitwin.state.store import (
     FilterValue,
+    JsonPage,
     Page,
     ReadOnlyTransactionError,
     Resource,
@@ -133,8 +134,16 @@ def _filter_sql(index: int, name: str, value: FilterValue, params: dict[str, Any
     )
 
 
+def _bytes(body: bytes | str) -> bytes:
+    """A stored body as bytes (written as a BLOB; TEXT read back the same)."""
+    return body if isinstance(body, bytes) else body.encode()
+
+
 class _SQLiteTransaction(Transaction):
-    def __init__(self, conn: sqlite3.Connection, twin: str, write: bool) -> None:
+    """Statements run through the store's one cursor (every result is fetched before the
+    next statement): cheaper than a cursor per statement, which ``conn.execute`` makes."""
+
+    def __init__(self, conn: sqlite3.Cursor, twin: str, write: bool) -> None:
         self._conn = conn
         self._twin = twin
         self._write = write
@@ -176,6 +185,14 @@ class _SQLiteTransaction(Transaction):
             (self._twin, family, key),
         ).fetchone()
         return None if row is None else orjson.loads(row[0])
+
+    def get_json(self, family: str, key: str) -> bytes | None:
+        self._check(False)
+        row = self._conn.execute(
+            "SELECT body FROM resources WHERE twin = ? AND family = ? AND key = ?",
+            (self._twin, family, key),
+        ).fetchone()
+        return None if row is None else _bytes(row[0])
 
     def put(self, family: str, key: str, resource: Resource, *, parent: str = "") -> None:
         self._check(True)
@@ -220,6 +237,30 @@ class _SQLiteTransaction(Transaction):
         offset: int = 0,
         limit: int | None = None,
     ) -> Page:
+        rows, total = self._page(family, parent, filters, offset, limit)
+        return Page([orjson.loads(body) for body in rows], total)
+
+    def list_json(
+        self,
+        family: str,
+        *,
+        parent: str | None = "",
+        filters: Mapping[str, Any] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> JsonPage:
+        rows, total = self._page(family, parent, filters, offset, limit)
+        return JsonPage([_bytes(body) for body in rows], total)
+
+    def _page(
+        self,
+        family: str,
+        parent: str | None,
+        filters: Mapping[str, Any] | None,
+        offset: int,
+        limit: int | None,
+    ) -> tuple[builtins.list[bytes | str], int]:
+        """The stored bodies of one page, and the total."""
         self._check(False)
         offset, limit = check_page(offset, limit)
         wanted = check_filters(filters)
@@ -233,7 +274,7 @@ class _SQLiteTransaction(Transaction):
             f"SELECT body FROM resources WHERE {where} ORDER BY id LIMIT :limit OFFSET :offset",
             {**params, "limit": -1 if limit is None else limit, "offset": offset},
         ).fetchall()
-        items = [orjson.loads(row[0]) for row in rows]
+        bodies = [row[0] for row in rows]
         if wanted:
             (total,) = self._conn.execute(
                 f"SELECT COUNT(*) FROM resources WHERE {where}", params
@@ -249,7 +290,7 @@ class _SQLiteTransaction(Transaction):
                 family,
                 parent,
             )
-        return Page(items, total)
+        return bodies, total
 
     def _scalar(self, sql: str, *params: Any) -> int:
         row = self._conn.execute(sql, params).fetchone()
@@ -294,6 +335,7 @@ class SQLiteStore(Store):
         self._conn = sqlite3.connect(
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
+        self._cursor = self._conn.cursor()  # what transactions run their statements on
         try:
             # ``timeout`` above is SQLite's busy timeout: how long BEGIN IMMEDIATE waits
             # for another connection's write transaction before giving up.
@@ -339,7 +381,7 @@ class SQLiteStore(Store):
 
     @contextmanager
     def _raw(self, write: bool) -> Iterator[sqlite3.Connection]:
-        with self._lock.held():
+        with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
@@ -352,14 +394,8 @@ class SQLiteStore(Store):
                     conn.execute("ROLLBACK")
                 raise
 
-    @contextmanager
-    def transaction(self, twin: str, *, write: bool = True) -> Iterator[Transaction]:
-        with self._raw(write) as conn:
-            tx = _SQLiteTransaction(conn, twin, write)
-            try:
-                yield tx
-            finally:
-                tx.closed = True
+    def transaction(self, twin: str, *, write: bool = True) -> _Begun:
+        return _Begun(self, twin, write)
 
     def clear(self, twin: str) -> None:
         with self._raw(True) as conn:
@@ -380,8 +416,8 @@ class SQLiteStore(Store):
         return 0 if row is None else int(row[0])
 
     def generation(self, twin: str) -> int:
-        with self._lock.held():
-            (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+        with self._lock:
+            (version,) = self._cursor.execute("PRAGMA data_version").fetchone()
             if version != self._data_version:
                 self._generations.clear()
                 self._data_version = version
@@ -418,7 +454,8 @@ class SQLiteStore(Store):
                 )
 
     def close(self) -> None:
-        with self._lock.held():
+        with self._lock:
+            self._cursor.close()
             self._conn.close()
 
     def iter_twins(self) -> Iterator[str]:
@@ -427,3 +464,53 @@ class SQLiteStore(Store):
                 "SELECT twin FROM totals WHERE n > 0 UNION SELECT twin FROM meta ORDER BY 1"
             ).fetchall()
         return iter([row[0] for row in rows])
+
+
+class _Begun:
+    """``SQLiteStore.transaction``: the store's lock, ``BEGIN``, then ``COMMIT`` or
+    ``ROLLBACK``. Written out rather than as nested generator context managers, since
+    every stateful request opens at least one."""
+
+    __slots__ = ("_store", "_twin", "_write", "_tx")
+
+    def __init__(self, store: SQLiteStore, twin: str, write: bool) -> None:
+        self._store = store
+        self._twin = twin
+        self._write = write
+        self._tx: _SQLiteTransaction | None = None
+
+    def __enter__(self) -> Transaction:
+        store = self._store
+        lock = store._lock
+        lock.__enter__()
+        try:
+            cursor = store._cursor
+            cursor.execute("BEGIN IMMEDIATE" if self._write else "BEGIN")
+        except BaseException:
+            lock.__exit__()
+            raise
+        self._tx = _SQLiteTransaction(cursor, self._twin, self._write)
+        return self._tx
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: Any
+    ) -> None:
+        assert self._tx is not None
+        self._tx.closed = True
+        store = self._store
+        conn = store._conn
+        try:
+            if kind is None:
+                try:
+                    store._cursor.execute("COMMIT")
+                except BaseException:
+                    # A failed COMMIT leaves the transaction open: end it before raising.
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            elif conn.in_transaction:
+                # Some errors (a full disk, an interrupted statement) have already rolled
+                # back; the others have not. Either way no transaction stays open.
+                conn.execute("ROLLBACK")
+        finally:
+            store._lock.__exit__()
