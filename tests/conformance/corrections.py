@@ -70,19 +70,132 @@ def nullable_page_links(doc: dict[str, Any]) -> int:
     return changed
 
 
-def numeric_page_parameters(doc: dict[str, Any]) -> int:
-    """``limit`` and ``offset`` query parameters declared as free strings hold numbers:
-    a limit of 1 to 100 and an offset inside the 10,000-item window."""
-    patterns = {"limit": "^(100|[1-9][0-9]?)$", "offset": "^[0-9]{1,3}$"}
+def _query_patterns(patterns: dict[str, str], name: str, doc_: str) -> Correction:
+    """A correction giving the named query parameters, where they are free strings, the
+    pattern of the values the service reads."""
+
+    def correct(doc: dict[str, Any]) -> int:
+        changed = 0
+        for _, item, operation in _operations(doc):
+            for param in [*item.get("parameters", []), *operation.get("parameters", [])]:
+                if not isinstance(param, dict) or param.get("in") != "query":
+                    continue
+                schema = param.get("schema")
+                pattern = patterns.get(param.get("name", ""))
+                if pattern and isinstance(schema, dict) and schema.get("type") == "string":
+                    schema["pattern"] = pattern
+                    changed += 1
+        return changed
+
+    correct.__name__ = correct.__qualname__ = name
+    correct.__doc__ = doc_
+    return correct
+
+
+numeric_page_parameters = _query_patterns(
+    {"limit": "^(100|[1-9][0-9]?)$", "offset": "^[0-9]{1,3}$"},
+    "numeric_page_parameters",
+    "``limit`` and ``offset`` declared as free strings hold numbers: a limit of 1 to 100 "
+    "and an offset inside the 10,000-item window.",
+)
+browse_page_parameters = _query_patterns(
+    {"limit": "^(200|1[0-9]{2}|[1-9][0-9]?)$", "offset": "^[0-9]{1,4}$"},
+    "numeric_page_parameters",
+    "``limit`` and ``offset`` declared as free strings hold numbers: a limit of 1 to 200 "
+    "and an offset inside the 10,000-item window.",
+)
+_MONTH_NAMES = (
+    "january february march april may june july august september october november december"
+)
+month_parameter = _query_patterns(
+    {
+        "birthmonth": "^(0?[1-9]|1[0-2]|"
+        + "|".join(f"{m[:3]}|{m}" if m != "may" else m for m in _MONTH_NAMES.split())
+        + ")$"
+    },
+    "month_parameter",
+    "``birthmonth`` is a month's name, short name or number.",
+)
+_MONTH_DAY = "-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"  # a day every month has
+date_parameters = _query_patterns(
+    {
+        "since": f"^(19|20)[0-9]{{2}}{_MONTH_DAY}$",
+        "date": f"^(19|20)[0-9]{{2}}{_MONTH_DAY}$",
+        # the start before the end: a day of the 20th century, then one of the 21st
+        "date_range": f"^19[0-9]{{2}}{_MONTH_DAY}/20[0-9]{{2}}{_MONTH_DAY}$",
+    },
+    "date_parameters",
+    "``since``, ``date`` and ``date_range`` declared as free strings hold days "
+    "(``YYYY-MM-DD``, and ``YYYY-MM-DD/YYYY-MM-DD`` from the earlier to the later).",
+)
+
+
+def int64_query_parameters(doc: dict[str, Any]) -> int:
+    """Integer query parameters without bounds hold 64-bit integers."""
     changed = 0
     for _, item, operation in _operations(doc):
         for param in [*item.get("parameters", []), *operation.get("parameters", [])]:
             if not isinstance(param, dict) or param.get("in") != "query":
                 continue
             schema = param.get("schema")
-            name = param.get("name")
-            if name in patterns and isinstance(schema, dict) and schema.get("type") == "string":
-                schema["pattern"] = patterns[name]
+            if isinstance(schema, dict) and schema.get("type") == "integer":
+                schema.setdefault("minimum", -(2**63))
+                schema.setdefault("maximum", 2**63 - 1)
+                changed += 1
+    return changed
+
+
+def _resolve(doc: dict[str, Any], node: Any) -> Any:
+    seen = 0
+    while isinstance(node, dict) and "$ref" in node and seen < 20:
+        target: Any = doc
+        for part in str(node["$ref"]).lstrip("#/").split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        node, seen = target, seen + 1
+    return node
+
+
+def _json_schema(doc: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any] | None:
+    for status, response in (operation.get("responses") or {}).items():
+        if not str(status).startswith("2"):
+            continue
+        content = (_resolve(doc, response) or {}).get("content") or {}
+        schema = _resolve(doc, (content.get("application/json") or {}).get("schema"))
+        if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
+            return schema
+    return None
+
+
+def write_fields_typed_as_resource(doc: dict[str, Any]) -> int:
+    """Query parameters of a write that name a field of the resource take that field's
+    schema (its enum, its format) where both have one type: the service checks what is
+    written against the resource. Where the types differ (an integer parameter for a
+    string field) the parameter keeps its own: its text is valid for both."""
+    changed = 0
+    for _, item, operation in _operations(doc):
+        if (
+            operation is not item.get("post")
+            and operation is not item.get("put")
+            and (operation is not item.get("patch"))
+        ):
+            continue
+        resource = _json_schema(doc, operation) or _json_schema(doc, item.get("get") or {})
+        if resource is None:
+            continue
+        for param in operation.get("parameters", []):
+            if not isinstance(param, dict) or param.get("in") != "query":
+                continue
+            field = _resolve(doc, resource["properties"].get(param.get("name")))
+            if not isinstance(field, dict) or field.get("readOnly"):
+                continue
+            declared = param.get("schema") or {}
+            if field.get("type") not in ("string", "integer", "number", "boolean"):
+                continue
+            if field.get("type") != declared.get("type"):
+                continue
+            typed = {k: v for k, v in field.items() if k not in ("nullable", "example")}
+            if typed != param.get("schema"):
+                param["schema"] = copy.deepcopy(typed)
                 changed += 1
     return changed
 
@@ -105,12 +218,48 @@ PER_TWIN: dict[str, list[tuple[Correction, str]]] = {
             "drchrono answers null on the first and last page (its behaviour sheet: "
             "`next: url|null`)",
         ),
+        (
+            date_parameters,
+            "`since` (120 operations), `date` and `date_range` are declared as free strings; "
+            "drchrono reads them as days (`since=2014-02-24`, `date_range=2014-02-24/"
+            "2014-02-28`, its API documentation) and answers 400 `{detail}` to anything else",
+        ),
+        (
+            write_fields_typed_as_resource,
+            "no write declares a body: the generator copied the list filters onto writes as "
+            "query parameters, typed as filters (`gender` any string, `status` of an "
+            "appointment any string) where the resource narrows them (`gender` and `status` "
+            "are enums); drchrono validates what is written against the resource (its "
+            "serializer) and answers 400 `{detail}` otherwise",
+        ),
+        (
+            int64_query_parameters,
+            "integer query parameters are declared without a format; drchrono's ids and "
+            "integer fields are 64-bit database columns (Django on PostgreSQL), and a write "
+            "past 64 bits is answered 400 `{detail}`",
+        ),
     ],
     "docker-hub": [
         (
             nullable_page_links,
             "`next` and `previous` of paged lists are `type: string` with `example: null`; "
             "Docker Hub answers null where there is no such page",
+        ),
+    ],
+    "ebay-browse": [
+        (
+            browse_page_parameters,
+            "`limit` and `offset` of the item search are declared as free strings; eBay "
+            "reads them as numbers (a limit of 1 to 200, an offset within the 10,000 items a "
+            "search returns) and answers 400 with errorId 12005 to 12007 to anything else",
+        ),
+    ],
+    "nookipedia": [
+        (
+            month_parameter,
+            "`birthmonth` is declared a free string, and its description says what it holds: "
+            "the month's name (`jan`, `january`) or number (`01`, `1`); Nookipedia answers "
+            "400 to anything else",
         ),
     ],
     "ebay-deal": [

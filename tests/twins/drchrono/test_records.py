@@ -78,6 +78,31 @@ def test_bad_writes_answer_400_in_drf_shape_and_change_nothing(drchrono: Drchron
     assert state(drchrono, "patients") == before
 
 
+def test_query_fields_are_typed_as_the_resource_and_kept_within_64_bits(
+    drchrono: Drchrono,
+) -> None:
+    # the document types `assignee_user` of a task write as an integer, the task's as a
+    # string: the query text is read as the task types it
+    task = drchrono.client.post("/api/tasks", params={"assignee_user": "12", "category": "3"})
+    assert task.status_code == 201, task.text
+    assert (task.json()["assignee_user"], task.json()["category"]) == ("12", 3)
+    before = state(drchrono, "allergies")
+    huge = "3252897452372250245201920"
+    for refused in (
+        drchrono.client.post("/api/allergies", params={"patient": huge}),
+        drchrono.client.post(
+            "/api/allergies",
+            content=b'{"patient": ' + huge.encode() + b"}",
+            headers={"content-type": "application/json"},
+        ),
+    ):
+        assert refused.status_code == 400, refused.text
+        assert refused.json() == {
+            "detail": "patient: Ensure this value is less than or equal to 9223372036854775807."
+        }
+    assert state(drchrono, "allergies") == before
+
+
 def test_appointment_status_changes_are_recorded_as_transitions(drchrono: Drchrono) -> None:
     appointment = new_appointment(drchrono, "2026-04-01")
     path = f"/api/appointments/{appointment['id']}"
