@@ -145,6 +145,78 @@ def int64_query_parameters(doc: dict[str, Any]) -> int:
     return changed
 
 
+def _body_schema(doc: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    operation = doc["paths"][path][method]
+    schema = _resolve(doc, operation["requestBody"]["content"]["application/json"]["schema"])
+    return schema if isinstance(schema, dict) else {}
+
+
+def _text_at_least(length: int) -> str:
+    """A pattern for text that keeps ``length`` characters once stripped of spaces."""
+    return rf"\S[\s\S]{{{length - 2},}}\S" if length > 1 else r"\S"
+
+
+def discourse_validations(doc: dict[str, Any]) -> int:
+    """The model validations of Discourse's writes: a topic's title keeps 15 characters,
+    a post 20, a category has a name, so none of these writes goes without a body (an object:
+    the 3.1 document gives the bodies no type, so JSON ``null`` was valid);
+    refusals are 422, a reply to a topic that does not exist 404."""
+    topic = _body_schema(doc, "/posts.json", "post")["properties"]
+    topic["title"]["pattern"] = _text_at_least(15)
+    topic["raw"]["pattern"] = _text_at_least(20)
+    edit = _body_schema(doc, "/posts/{id}.json", "put")
+    edit["required"] = ["post"]
+    edit["properties"]["post"]["properties"]["raw"]["pattern"] = _text_at_least(20)
+    category = _body_schema(doc, "/categories.json", "post")["properties"]
+    category["name"]["pattern"] = _text_at_least(1)
+    errors = {
+        "404": {"description": "No such record (added for the check)."},
+        "422": {"description": "A validation refused the write (added for the check)."},
+    }
+    for path, method in (("/posts.json", "post"), ("/posts/{id}.json", "put")):
+        doc["paths"][path][method]["responses"].update(copy.deepcopy(errors))
+    for path, method in (
+        ("/posts.json", "post"),
+        ("/posts/{id}.json", "put"),
+        ("/categories.json", "post"),
+    ):
+        doc["paths"][path][method]["requestBody"]["required"] = True
+        _body_schema(doc, path, method)["type"] = "object"
+    doc["paths"]["/categories.json"]["post"]["responses"]["422"] = copy.deepcopy(errors["422"])
+    return 14
+
+
+def discourse_category_fields(doc: dict[str, Any]) -> int:
+    """Every category answer has the category's parent, and the update answers the
+    permission level as an integer, as create and show do."""
+    paths = doc["paths"]
+    answers = [
+        (paths["/categories.json"]["post"], ("category",)),
+        (paths["/categories/{id}.json"]["put"], ("category",)),
+        (paths["/c/{id}/show.json"]["get"], ("category",)),
+        (paths["/categories.json"]["get"], ("category_list", "categories", "items")),
+    ]
+    for operation, route in answers:
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        for step in route:
+            schema = _resolve(
+                doc, schema["properties"][step] if step != "items" else schema["items"]
+            )
+        schema["properties"]["parent_category_id"] = {"type": ["integer", "null"]}
+    update = paths["/categories/{id}.json"]["put"]["responses"]["200"]["content"]
+    category = _resolve(doc, update["application/json"]["schema"]["properties"]["category"])
+    category["properties"]["permission"] = {"type": ["integer", "null"]}  # as create and show
+    return len(answers) + 1
+
+
+def discourse_search_topics(doc: dict[str, Any]) -> int:
+    """A search answers the topics of the posts it found."""
+    operation = doc["paths"]["/search.json"]["get"]
+    schema = _resolve(doc, operation["responses"]["200"]["content"]["application/json"]["schema"])
+    schema["properties"]["topics"] = {"type": "array", "items": {"type": "object"}}
+    return 1
+
+
 def _resolve(doc: dict[str, Any], node: Any) -> Any:
     seen = 0
     while isinstance(node, dict) and "$ref" in node and seen < 20:
@@ -237,6 +309,32 @@ PER_TWIN: dict[str, list[tuple[Correction, str]]] = {
             "integer query parameters are declared without a format; drchrono's ids and "
             "integer fields are 64-bit database columns (Django on PostgreSQL), and a write "
             "past 64 bits is answered 400 `{detail}`",
+        ),
+    ],
+    "discourse": [
+        (
+            discourse_validations,
+            "the write bodies are plain strings where Discourse's models validate them: a "
+            "topic title keeps at least 15 characters and a post at least 20 once stripped "
+            "(site settings min_topic_title_length, min_first_post_length and "
+            "min_post_length), a category needs a name, so these writes need their body, an "
+            "object (the document leaves it optional and untyped), and an edit needs its "
+            "`post`; it refuses with 422 `{errors, "
+            "error_type}` and answers a reply to a topic that does not exist 404, where "
+            "the document declares only the 200 of these writes",
+        ),
+        (
+            discourse_category_fields,
+            "a category answer carries `parent_category_id` (Discourse's category serializer "
+            "sends it, null for a top-level category; the document's closed category schemas "
+            "omit it), and `permission` is the same integer level (1 full, 2 create post, 3 "
+            "read only) in every category answer, where the document types it a string in "
+            "the update's answer alone",
+        ),
+        (
+            discourse_search_topics,
+            "a search answers the topics of the posts it found (`topics`, which clients "
+            "read to show a post's topic title); the document's closed schema omits them",
         ),
     ],
     "docker-hub": [

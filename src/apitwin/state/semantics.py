@@ -32,6 +32,7 @@ from apitwin.engine.context import Reply, RequestContext
 from apitwin.engine.operation import CompiledOperation, Rejection, ValidatorCache
 from apitwin.schema.validate import CompiledValidator
 from apitwin.spec.document import SpecError
+from apitwin.state.answers import AnswerView, answer_view
 from apitwin.state.envelopes import unwrap_request
 from apitwin.state.inference import Envelope, Family
 from apitwin.state.schema_view import ObjectView, object_view
@@ -94,9 +95,9 @@ class FamilyRuntime:
     item_schema: Any
     item_validator: CompiledValidator | None
     field_validators: FieldValidators
-    list_fields: frozenset[str] | None  # list items show only these fields (dnd5e refs)
     server_fields: dict[str, str]  # created/updated timestamps
     bases: dict[str, Any] = field(default_factory=dict)  # role -> envelope body base
+    answers: dict[str, AnswerView | None] = field(default_factory=dict)  # schema -> view
     filters: dict[str, frozenset[str]] = field(default_factory=dict)  # op id -> query fields
     languages: dict[str, ListFilter] = field(default_factory=dict)  # op id -> filter language
     paginator: Paginator = field(default_factory=lambda: GenericPaging({}))
@@ -175,7 +176,6 @@ class ResourceSemantics:
             item_schema=schema,
             item_validator=validators.get(schema, pointer, "response"),
             field_validators=FieldValidators(view, validators),
-            list_fields=None,
             server_fields={},
         )
         for name in view.properties:
@@ -185,9 +185,6 @@ class ResourceSemantics:
                     runtime.server_fields[name] = "created"
                 elif _UPDATED.match(name):
                     runtime.server_fields[name] = "updated"
-        if family.list_envelope and family.list_envelope.item_pointer != pointer:
-            list_view = object_view(doc, doc.lookup(family.list_envelope.item_pointer), "")
-            runtime.list_fields = frozenset(list_view.properties) or None
         if family.id_field and family.id_field in view.properties:
             leaf = view.leaf(family.id_field, doc)
             kind = leaf.get("type")
@@ -237,6 +234,43 @@ class ResourceSemantics:
             envelope = runtime.family.envelopes.get(role)
             runtime.bases[role] = self._base(envelope) if envelope is not None else None
         return runtime.bases[role]
+
+    def answer_for(self, runtime: FamilyRuntime, role: str) -> AnswerView | None:
+        """How items are answered through the role's schema where it is not the item's
+        (state/answers.py). A list shows only its own schema's fields (dnd5e lists
+        references to the items)."""
+        family = runtime.family
+        envelope = family.list_envelope if role == "list" else family.envelopes.get(role)
+        if envelope is None or envelope.item_pointer == runtime.item_pointer:
+            return None
+        return self.answer_through(runtime, envelope.item_pointer, project=role == "list")
+
+    def answer_through(
+        self, runtime: FamilyRuntime, pointer: str, *, project: bool = False
+    ) -> AnswerView | None:
+        """How the family's items are answered through the schema at ``pointer`` (also for
+        a behaviour's own answers, such as Discourse's latest topics); compiled on first
+        use and kept, like the envelope bases."""
+        key = f"{pointer} {project}"
+        if key not in runtime.answers:
+            view = None
+            try:
+                schema = self.twin.doc.lookup(pointer)
+            except SpecError:
+                schema = None
+            if schema is not None:
+                synthesizer = self.twin.synthesizer
+                view = answer_view(
+                    self.twin.doc,
+                    self.twin.validators,
+                    lambda: synthesizer.generate(schema, pointer),
+                    runtime.item_view,
+                    schema,
+                    pointer,
+                    project=project,
+                )
+            runtime.answers[key] = view
+        return runtime.answers[key]
 
     def _base(self, envelope: Envelope) -> Any:
         if envelope.key is None:
@@ -540,7 +574,11 @@ class ResourceSemantics:
             raise Rejection(404, f"{parent.family.name} {parent_key} not found")
         return parent_key
 
-    def _item_body(self, runtime: FamilyRuntime, role: str, resource: Any) -> Any:
+    def _item_body(self, runtime: FamilyRuntime, role: str, resource: Any, sent: Any = None) -> Any:
+        """The answer of a role around an item; ``sent`` is the request's body."""
+        answer = self.answer_for(runtime, role)
+        if answer is not None:
+            resource = answer.apply(resource, sent)
         envelope = runtime.family.envelopes.get(role) or runtime.family.item_envelope
         if envelope is None or envelope.key is None:
             return resource
@@ -574,8 +612,9 @@ class ResourceSemantics:
                 limit=window.take,
             )
         items = page.items
-        if runtime.list_fields is not None:
-            items = [{k: v for k, v in item.items() if k in runtime.list_fields} for item in items]
+        answer = self.answer_for(runtime, "list")
+        if answer is not None:
+            items = [answer.apply(item) for item in items]
         envelope = family.list_envelope
         key = envelope.key if envelope is not None else None
         base = self._base_for(runtime, "list") if key is not None else None
@@ -603,7 +642,7 @@ class ResourceSemantics:
             parent = self._check_parent(tx, runtime, ctx.params)
             resource = self._new(tx, runtime, parent, body)
         status, headers, payload = op.responder.reply_json(
-            self._item_body(runtime, "create", resource)
+            self._item_body(runtime, "create", resource, body)
         )
         return Reply(status, headers, payload)
 
@@ -669,7 +708,9 @@ class ResourceSemantics:
                     updated = current
             parent = runtime.parent_key(ctx.params)
             tx.put(runtime.family.name, key, updated, parent=parent)
-        status, headers, payload = op.responder.reply_json(self._item_body(runtime, role, updated))
+        status, headers, payload = op.responder.reply_json(
+            self._item_body(runtime, role, updated, body)
+        )
         return Reply(status, headers, payload)
 
     def _replace(self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime) -> Reply:
@@ -738,7 +779,9 @@ class ResourceSemantics:
             if runtime.item_validator is not None and not runtime.item_validator.is_valid(updated):
                 updated = current
             tx.put(runtime.family.name, "", updated)
-        status, headers, payload = op.responder.reply_json(self._item_body(runtime, role, updated))
+        status, headers, payload = op.responder.reply_json(
+            self._item_body(runtime, role, updated, body)
+        )
         return Reply(status, headers, payload)
 
     # -- admin ------------------------------------------------------------------------------
