@@ -217,6 +217,64 @@ def discourse_search_topics(doc: dict[str, Any]) -> int:
     return 1
 
 
+def _properties(doc: dict[str, Any], schema: Any) -> dict[str, Any]:
+    """An object schema's properties through $ref and allOf."""
+    schema = _resolve(doc, schema)
+    if not isinstance(schema, dict):
+        return {}
+    found: dict[str, Any] = {}
+    for part in schema.get("allOf") or []:
+        found.update(_properties(doc, part))
+    found.update(schema.get("properties") or {})
+    return found
+
+
+def dracoon_list_language(doc: dict[str, Any]) -> int:
+    """``filter`` and ``sort`` of a list hold DRACOON's language over the listed items'
+    fields: ``FIELD:OPERATOR:VALUE`` clauses joined by ``|``, ``FIELD[:asc|desc]`` terms."""
+    changed = 0
+    for _, item, operation in _operations(doc):
+        answer = _json_schema(doc, operation)
+        listed = _resolve(doc, (answer or {}).get("properties", {}).get("items"))
+        if not isinstance(listed, dict) or listed.get("type") != "array":
+            continue
+        fields = "|".join(sorted(_properties(doc, listed.get("items"))))
+        if not fields:
+            continue
+        clause = f"({fields}):(eq|neq|cn|sw|ge|le):[^:|]+"
+        term = f"({fields})(:(asc|desc))?"
+        patterns = {"filter": f"^{clause}(\\|{clause})*$", "sort": f"^{term}(\\|{term})*$"}
+        for param in [*item.get("parameters", []), *operation.get("parameters", [])]:
+            param = _resolve(doc, param)
+            schema = param.get("schema") if isinstance(param, dict) else None
+            pattern = patterns.get(param.get("name", "")) if param.get("in") == "query" else None
+            if pattern and isinstance(schema, dict) and schema.get("type") == "string":
+                schema["pattern"] = pattern
+                changed += 1
+    return changed
+
+
+def dracoon_json_errors(doc: dict[str, Any]) -> int:
+    """Errors are JSON ErrorResponses, also where the success answers text or a file."""
+    changed = 0
+    for _, _, operation in _operations(doc):
+        for status, response in (operation.get("responses") or {}).items():
+            content = response.get("content") if isinstance(response, dict) else None
+            if not str(status).startswith("4") or not content or "application/json" in content:
+                continue
+            content["application/json"] = {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+            changed += 1
+    return changed
+
+
+def dracoon_login_fields(doc: dict[str, Any]) -> int:
+    """A login names its user (the document requires only the password)."""
+    login = doc["components"]["schemas"]["LoginRequest"]
+    login["required"] = sorted({*login.get("required", []), "userName"})
+    login["properties"]["userName"]["pattern"] = r"\S"
+    return 1
+
+
 def _resolve(doc: dict[str, Any], node: Any) -> Any:
     seen = 0
     while isinstance(node, dict) and "$ref" in node and seen < 20:
@@ -335,6 +393,27 @@ PER_TWIN: dict[str, list[tuple[Correction, str]]] = {
             discourse_search_topics,
             "a search answers the topics of the posts it found (`topics`, which clients "
             "read to show a post's topic title); the document's closed schema omits them",
+        ),
+    ],
+    "dracoon": [
+        (
+            dracoon_list_language,
+            "`filter` and `sort` of the lists are declared as free strings; they hold "
+            "DRACOON's language over the listed items' fields (`FIELD_NAME:OPERATOR:VALUE` "
+            "clauses joined by `|`, operators eq, neq, cn, sw, ge, le; `FIELD:asc|desc`), as "
+            "the parameters' descriptions say, and DRACOON answers 400 (errorCode -80000) to "
+            "anything else",
+        ),
+        (
+            dracoon_json_errors,
+            "operations that answer text or a file (`GET /v4/user/ping`, the zip download) "
+            "declare their errors in that media type; DRACOON answers every error as a JSON "
+            "ErrorResponse `{code, message, debugInfo, errorCode}`",
+        ),
+        (
+            dracoon_login_fields,
+            "LoginRequest requires only `password`; DRACOON refuses a login without a user "
+            "name with 400 'Mandatory fields cannot be empty: userName'",
         ),
     ],
     "docker-hub": [
