@@ -12,14 +12,15 @@ from __future__ import annotations
 import copy
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from apitwin.conventions.clock import TwinClock, iso
 from apitwin.conventions.filters import ListFilter, compile_list_filter
 from apitwin.conventions.pagination import (
     GenericPaging,
@@ -61,8 +62,11 @@ SEED_ITEMS = 3
 SEED_CHILDREN = 2
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+def _now(tx: Transaction) -> str:
+    """The twin clock's time (conventions/clock.py), read inside the write's own
+    transaction: a test that advances ``/__apitwin__/clock`` moves stored times, and what
+    ``since`` filters compare them with, without another transaction per request."""
+    return iso(time.time() + TwinClock.offset_in(tx))
 
 
 class FieldValidators(dict[str, "CompiledValidator | None"]):
@@ -462,9 +466,10 @@ class ResourceSemantics:
         else:
             resource = self._fresh_item(runtime, serial, seeding)
             self._merge(runtime, resource, body)
-            now = _now()
-            for name in runtime.server_fields:
-                resource[name] = now
+            if runtime.server_fields:
+                now = _now(tx)
+                for name in runtime.server_fields:
+                    resource[name] = now
         id_field = family.id_field
         ident: Any = resource.get(id_field) if trusted else None
         if (
@@ -698,9 +703,11 @@ class ResourceSemantics:
                         continue
                     del updated[name]
             self._merge(runtime, updated, body)
-            for name, kind in runtime.server_fields.items():
-                if kind == "updated":
-                    updated[name] = _now()
+            if "updated" in runtime.server_fields.values():
+                now = _now(tx)
+                for name, kind in runtime.server_fields.items():
+                    if kind == "updated":
+                        updated[name] = now
             if runtime.item_validator is not None and not runtime.item_validator.is_valid(updated):
                 updated = copy.deepcopy(current)
                 self._merge(runtime, updated, body)

@@ -179,6 +179,28 @@ def test_since_lists_what_changed_at_or_after_a_time(drchrono: Drchrono) -> None
     assert list(refused.json()) == ["detail"]
 
 
+def test_stored_times_follow_the_twin_clock_so_since_moves_with_it(drchrono: Drchrono) -> None:
+    def updated(patient: dict[str, Any]) -> datetime:
+        return datetime.fromisoformat(patient["updated_at"].replace("Z", "+00:00"))
+
+    before = drchrono.client.post("/api/patients", json={"first_name": "Before"}).json()
+    drchrono.advance(3 * 86400)
+    after = drchrono.client.post("/api/patients", json={"first_name": "After"}).json()
+    assert updated(after) - updated(before) >= timedelta(days=3)
+    assert updated(after) > datetime.now(UTC) + timedelta(days=2)  # the twin's, not the wall's
+
+    since = (updated(before) + timedelta(days=1)).isoformat()
+    listed = drchrono.client.get("/api/patients", params={"since": since, "page_size": 500})
+    ids = [p["id"] for p in listed.json()["data"]]
+    assert after["id"] in ids
+    assert before["id"] not in ids
+
+    drchrono.advance(86400)  # an update stamps the twin's time too
+    path = f"/api/patients/{before['id']}"
+    assert drchrono.client.patch(path, json={"last_name": "Later"}).status_code == 204
+    assert updated(drchrono.client.get(path).json()) - updated(after) >= timedelta(days=1)
+
+
 def test_admin_state_writes_are_checked(drchrono: Drchrono) -> None:
     appointment = new_appointment(drchrono, "2026-04-03")
     bad = drchrono.admin.patch(
