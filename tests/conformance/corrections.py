@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from apitwin.twins.registry import bundled_profile
 from tests.conformance.runner import SPECS
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -275,6 +276,36 @@ def dracoon_login_fields(doc: dict[str, Any]) -> int:
     return 1
 
 
+def _ebay_search_language() -> Correction:
+    """``filter`` and ``sort`` of eBay's item search hold its language over the fields
+    the profile lists: set clauses (``buyingOptions:{FIXED_PRICE|AUCTION}``, joined by
+    commas) and named orders (``price``, ``-price``)."""
+    rule = next(
+        r for r in bundled_profile("ebay-browse").extra["filters"] if r["language"] == "ebay"
+    )
+    word = "[A-Za-z0-9_]+"
+    ranges = {"itemEndDate", "itemStartDate", "priceCurrency"}  # dates, price's currency
+    sets = sorted(
+        name
+        for name, spec in rule["fields"].items()
+        if isinstance(spec, str) and name not in ranges
+    )
+    clause = f"({'|'.join(sets)}):\\{{{word}(\\|{word})*\\}}"
+    conditions = rule["fields"]["conditions"]["values"]
+    clause = f"({clause}|conditions:\\{{({'|'.join(sorted(conditions))})\\}})"
+    return _query_patterns(
+        {
+            "filter": f"^{clause}(,{clause})*$",
+            "sort": f"^-?({'|'.join(sorted(rule['sort']))})$",
+        },
+        "search_language",
+        _ebay_search_language.__doc__ or "",
+    )
+
+
+search_language = _ebay_search_language()
+
+
 def _resolve(doc: dict[str, Any], node: Any) -> Any:
     seen = 0
     while isinstance(node, dict) and "$ref" in node and seen < 20:
@@ -424,6 +455,14 @@ PER_TWIN: dict[str, list[tuple[Correction, str]]] = {
         ),
     ],
     "ebay-browse": [
+        (
+            search_language,
+            "`filter` and `sort` of the item search are declared as free strings; they hold "
+            "eBay's filter language (`field:{A|B}`, `field:[low..high]`, clauses joined by "
+            "commas, over the fields the search documents) and named orders (`price`, "
+            "`-price`, `newlyListed`, `endingSoonest`, `distance`), and eBay answers 400 "
+            "with errorId 12002 or 12008 to anything else",
+        ),
         (
             browse_page_parameters,
             "`limit` and `offset` of the item search are declared as free strings; eBay "
