@@ -80,7 +80,8 @@ KNOWN_NEGATIVE_CAUSES: dict[str, list[tuple[str | tuple[str, ...], str]]] = {
     ],
     "digitalnz": [
         (
-            ("parameter `api_key` in query - violates `required`", "Authentication-Token:"),
+            # "violates `required`", or "violates `additionalProperties`, `required`"
+            ("parameter `api_key` in query - violates", "`required`", "Authentication-Token:"),
             "the generator dropped the api_key query key but sent the Authentication-Token "
             "header that every operation declares; DigitalNZ takes the same key in either "
             "place (its sheet: the current API uses the header), so the twin accepts it",
