@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from apitwin.twins.registry import bundled_profile
 from tests.conformance.runner import SPECS
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -70,19 +71,292 @@ def nullable_page_links(doc: dict[str, Any]) -> int:
     return changed
 
 
-def numeric_page_parameters(doc: dict[str, Any]) -> int:
-    """``limit`` and ``offset`` query parameters declared as free strings hold numbers:
-    a limit of 1 to 100 and an offset inside the 10,000-item window."""
-    patterns = {"limit": "^(100|[1-9][0-9]?)$", "offset": "^[0-9]{1,3}$"}
+def _query_patterns(patterns: dict[str, str], name: str, doc_: str) -> Correction:
+    """A correction giving the named query parameters, where they are free strings, the
+    pattern of the values the service reads."""
+
+    def correct(doc: dict[str, Any]) -> int:
+        changed = 0
+        for _, item, operation in _operations(doc):
+            for param in [*item.get("parameters", []), *operation.get("parameters", [])]:
+                if not isinstance(param, dict) or param.get("in") != "query":
+                    continue
+                schema = param.get("schema")
+                pattern = patterns.get(param.get("name", ""))
+                if pattern and isinstance(schema, dict) and schema.get("type") == "string":
+                    schema["pattern"] = pattern
+                    changed += 1
+        return changed
+
+    correct.__name__ = correct.__qualname__ = name
+    correct.__doc__ = doc_
+    return correct
+
+
+numeric_page_parameters = _query_patterns(
+    {"limit": "^(100|[1-9][0-9]?)$", "offset": "^[0-9]{1,3}$"},
+    "numeric_page_parameters",
+    "``limit`` and ``offset`` declared as free strings hold numbers: a limit of 1 to 100 "
+    "and an offset inside the 10,000-item window.",
+)
+browse_page_parameters = _query_patterns(
+    {"limit": "^(200|1[0-9]{2}|[1-9][0-9]?)$", "offset": "^[0-9]{1,4}$"},
+    "numeric_page_parameters",
+    "``limit`` and ``offset`` declared as free strings hold numbers: a limit of 1 to 200 "
+    "and an offset inside the 10,000-item window.",
+)
+_MONTH_NAMES = (
+    "january february march april may june july august september october november december"
+)
+month_parameter = _query_patterns(
+    {
+        "birthmonth": "^(0?[1-9]|1[0-2]|"
+        + "|".join(f"{m[:3]}|{m}" if m != "may" else m for m in _MONTH_NAMES.split())
+        + ")$"
+    },
+    "month_parameter",
+    "``birthmonth`` is a month's name, short name or number.",
+)
+_MONTH_DAY = "-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"  # a day every month has
+date_parameters = _query_patterns(
+    {
+        "since": f"^(19|20)[0-9]{{2}}{_MONTH_DAY}$",
+        "date": f"^(19|20)[0-9]{{2}}{_MONTH_DAY}$",
+        # the start before the end: a day of the 20th century, then one of the 21st
+        "date_range": f"^19[0-9]{{2}}{_MONTH_DAY}/20[0-9]{{2}}{_MONTH_DAY}$",
+    },
+    "date_parameters",
+    "``since``, ``date`` and ``date_range`` declared as free strings hold days "
+    "(``YYYY-MM-DD``, and ``YYYY-MM-DD/YYYY-MM-DD`` from the earlier to the later).",
+)
+
+
+def int64_query_parameters(doc: dict[str, Any]) -> int:
+    """Integer query parameters without bounds hold 64-bit integers."""
     changed = 0
     for _, item, operation in _operations(doc):
         for param in [*item.get("parameters", []), *operation.get("parameters", [])]:
             if not isinstance(param, dict) or param.get("in") != "query":
                 continue
             schema = param.get("schema")
-            name = param.get("name")
-            if name in patterns and isinstance(schema, dict) and schema.get("type") == "string":
-                schema["pattern"] = patterns[name]
+            if isinstance(schema, dict) and schema.get("type") == "integer":
+                schema.setdefault("minimum", -(2**63))
+                schema.setdefault("maximum", 2**63 - 1)
+                changed += 1
+    return changed
+
+
+def _body_schema(doc: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    operation = doc["paths"][path][method]
+    schema = _resolve(doc, operation["requestBody"]["content"]["application/json"]["schema"])
+    return schema if isinstance(schema, dict) else {}
+
+
+def _text_at_least(length: int) -> str:
+    """A pattern for text that keeps ``length`` characters once stripped of spaces."""
+    return rf"\S[\s\S]{{{length - 2},}}\S" if length > 1 else r"\S"
+
+
+def discourse_validations(doc: dict[str, Any]) -> int:
+    """The model validations of Discourse's writes: a topic's title keeps 15 characters,
+    a post 20, a category has a name, so none of these writes goes without a body (an object:
+    the 3.1 document gives the bodies no type, so JSON ``null`` was valid);
+    refusals are 422, a reply to a topic that does not exist 404."""
+    topic = _body_schema(doc, "/posts.json", "post")["properties"]
+    topic["title"]["pattern"] = _text_at_least(15)
+    topic["raw"]["pattern"] = _text_at_least(20)
+    edit = _body_schema(doc, "/posts/{id}.json", "put")
+    edit["required"] = ["post"]
+    edit["properties"]["post"]["properties"]["raw"]["pattern"] = _text_at_least(20)
+    category = _body_schema(doc, "/categories.json", "post")["properties"]
+    category["name"]["pattern"] = _text_at_least(1)
+    errors = {
+        "404": {"description": "No such record (added for the check)."},
+        "422": {"description": "A validation refused the write (added for the check)."},
+    }
+    for path, method in (("/posts.json", "post"), ("/posts/{id}.json", "put")):
+        doc["paths"][path][method]["responses"].update(copy.deepcopy(errors))
+    for path, method in (
+        ("/posts.json", "post"),
+        ("/posts/{id}.json", "put"),
+        ("/categories.json", "post"),
+    ):
+        doc["paths"][path][method]["requestBody"]["required"] = True
+        _body_schema(doc, path, method)["type"] = "object"
+    doc["paths"]["/categories.json"]["post"]["responses"]["422"] = copy.deepcopy(errors["422"])
+    return 14
+
+
+def discourse_category_fields(doc: dict[str, Any]) -> int:
+    """Every category answer has the category's parent, and the update answers the
+    permission level as an integer, as create and show do."""
+    paths = doc["paths"]
+    answers = [
+        (paths["/categories.json"]["post"], ("category",)),
+        (paths["/categories/{id}.json"]["put"], ("category",)),
+        (paths["/c/{id}/show.json"]["get"], ("category",)),
+        (paths["/categories.json"]["get"], ("category_list", "categories", "items")),
+    ]
+    for operation, route in answers:
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        for step in route:
+            schema = _resolve(
+                doc, schema["properties"][step] if step != "items" else schema["items"]
+            )
+        schema["properties"]["parent_category_id"] = {"type": ["integer", "null"]}
+    update = paths["/categories/{id}.json"]["put"]["responses"]["200"]["content"]
+    category = _resolve(doc, update["application/json"]["schema"]["properties"]["category"])
+    category["properties"]["permission"] = {"type": ["integer", "null"]}  # as create and show
+    return len(answers) + 1
+
+
+def discourse_search_topics(doc: dict[str, Any]) -> int:
+    """A search answers the topics of the posts it found."""
+    operation = doc["paths"]["/search.json"]["get"]
+    schema = _resolve(doc, operation["responses"]["200"]["content"]["application/json"]["schema"])
+    schema["properties"]["topics"] = {"type": "array", "items": {"type": "object"}}
+    return 1
+
+
+def _properties(doc: dict[str, Any], schema: Any) -> dict[str, Any]:
+    """An object schema's properties through $ref and allOf."""
+    schema = _resolve(doc, schema)
+    if not isinstance(schema, dict):
+        return {}
+    found: dict[str, Any] = {}
+    for part in schema.get("allOf") or []:
+        found.update(_properties(doc, part))
+    found.update(schema.get("properties") or {})
+    return found
+
+
+def dracoon_list_language(doc: dict[str, Any]) -> int:
+    """``filter`` and ``sort`` of a list hold DRACOON's language over the listed items'
+    fields: ``FIELD:OPERATOR:VALUE`` clauses joined by ``|``, ``FIELD[:asc|desc]`` terms."""
+    changed = 0
+    for _, item, operation in _operations(doc):
+        answer = _json_schema(doc, operation)
+        listed = _resolve(doc, (answer or {}).get("properties", {}).get("items"))
+        if not isinstance(listed, dict) or listed.get("type") != "array":
+            continue
+        fields = "|".join(sorted(_properties(doc, listed.get("items"))))
+        if not fields:
+            continue
+        clause = f"({fields}):(eq|neq|cn|sw|ge|le):[^:|]+"
+        term = f"({fields})(:(asc|desc))?"
+        patterns = {"filter": f"^{clause}(\\|{clause})*$", "sort": f"^{term}(\\|{term})*$"}
+        for param in [*item.get("parameters", []), *operation.get("parameters", [])]:
+            param = _resolve(doc, param)
+            schema = param.get("schema") if isinstance(param, dict) else None
+            pattern = patterns.get(param.get("name", "")) if param.get("in") == "query" else None
+            if pattern and isinstance(schema, dict) and schema.get("type") == "string":
+                schema["pattern"] = pattern
+                changed += 1
+    return changed
+
+
+def dracoon_json_errors(doc: dict[str, Any]) -> int:
+    """Errors are JSON ErrorResponses, also where the success answers text or a file."""
+    changed = 0
+    for _, _, operation in _operations(doc):
+        for status, response in (operation.get("responses") or {}).items():
+            content = response.get("content") if isinstance(response, dict) else None
+            if not str(status).startswith("4") or not content or "application/json" in content:
+                continue
+            content["application/json"] = {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+            changed += 1
+    return changed
+
+
+def dracoon_login_fields(doc: dict[str, Any]) -> int:
+    """A login names its user (the document requires only the password)."""
+    login = doc["components"]["schemas"]["LoginRequest"]
+    login["required"] = sorted({*login.get("required", []), "userName"})
+    login["properties"]["userName"]["pattern"] = r"\S"
+    return 1
+
+
+def _ebay_search_language() -> Correction:
+    """``filter`` and ``sort`` of eBay's item search hold its language over the fields
+    the profile lists: set clauses (``buyingOptions:{FIXED_PRICE|AUCTION}``, joined by
+    commas) and named orders (``price``, ``-price``)."""
+    rule = next(
+        r for r in bundled_profile("ebay-browse").extra["filters"] if r["language"] == "ebay"
+    )
+    word = "[A-Za-z0-9_]+"
+    ranges = {"itemEndDate", "itemStartDate", "priceCurrency"}  # dates, price's currency
+    sets = sorted(
+        name
+        for name, spec in rule["fields"].items()
+        if isinstance(spec, str) and name not in ranges
+    )
+    clause = f"({'|'.join(sets)}):\\{{{word}(\\|{word})*\\}}"
+    conditions = rule["fields"]["conditions"]["values"]
+    clause = f"({clause}|conditions:\\{{({'|'.join(sorted(conditions))})\\}})"
+    return _query_patterns(
+        {
+            "filter": f"^{clause}(,{clause})*$",
+            "sort": f"^-?({'|'.join(sorted(rule['sort']))})$",
+        },
+        "search_language",
+        _ebay_search_language.__doc__ or "",
+    )
+
+
+search_language = _ebay_search_language()
+
+
+def _resolve(doc: dict[str, Any], node: Any) -> Any:
+    seen = 0
+    while isinstance(node, dict) and "$ref" in node and seen < 20:
+        target: Any = doc
+        for part in str(node["$ref"]).lstrip("#/").split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        node, seen = target, seen + 1
+    return node
+
+
+def _json_schema(doc: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any] | None:
+    for status, response in (operation.get("responses") or {}).items():
+        if not str(status).startswith("2"):
+            continue
+        content = (_resolve(doc, response) or {}).get("content") or {}
+        schema = _resolve(doc, (content.get("application/json") or {}).get("schema"))
+        if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
+            return schema
+    return None
+
+
+def write_fields_typed_as_resource(doc: dict[str, Any]) -> int:
+    """Query parameters of a write that name a field of the resource take that field's
+    schema (its enum, its format) where both have one type: the service checks what is
+    written against the resource. Where the types differ (an integer parameter for a
+    string field) the parameter keeps its own: its text is valid for both."""
+    changed = 0
+    for _, item, operation in _operations(doc):
+        if (
+            operation is not item.get("post")
+            and operation is not item.get("put")
+            and (operation is not item.get("patch"))
+        ):
+            continue
+        resource = _json_schema(doc, operation) or _json_schema(doc, item.get("get") or {})
+        if resource is None:
+            continue
+        for param in operation.get("parameters", []):
+            if not isinstance(param, dict) or param.get("in") != "query":
+                continue
+            field = _resolve(doc, resource["properties"].get(param.get("name")))
+            if not isinstance(field, dict) or field.get("readOnly"):
+                continue
+            declared = param.get("schema") or {}
+            if field.get("type") not in ("string", "integer", "number", "boolean"):
+                continue
+            if field.get("type") != declared.get("type"):
+                continue
+            typed = {k: v for k, v in field.items() if k not in ("nullable", "example")}
+            if typed != param.get("schema"):
+                param["schema"] = copy.deepcopy(typed)
                 changed += 1
     return changed
 
@@ -158,12 +432,103 @@ PER_TWIN: dict[str, list[tuple[Correction, str]]] = {
             "(`index`, `name`, `online_scheduling`), which the twin serves through the "
             "profile's `document_fixes`",
         ),
+        (
+            date_parameters,
+            "`since` (120 operations), `date` and `date_range` are declared as free strings; "
+            "drchrono reads them as days (`since=2014-02-24`, `date_range=2014-02-24/"
+            "2014-02-28`, its API documentation) and answers 400 `{detail}` to anything else",
+        ),
+        (
+            write_fields_typed_as_resource,
+            "no write declares a body: the generator copied the list filters onto writes as "
+            "query parameters, typed as filters (`gender` any string, `status` of an "
+            "appointment any string) where the resource narrows them (`gender` and `status` "
+            "are enums); drchrono validates what is written against the resource (its "
+            "serializer) and answers 400 `{detail}` otherwise",
+        ),
+        (
+            int64_query_parameters,
+            "integer query parameters are declared without a format; drchrono's ids and "
+            "integer fields are 64-bit database columns (Django on PostgreSQL), and a write "
+            "past 64 bits is answered 400 `{detail}`",
+        ),
+    ],
+    "discourse": [
+        (
+            discourse_validations,
+            "the write bodies are plain strings where Discourse's models validate them: a "
+            "topic title keeps at least 15 characters and a post at least 20 once stripped "
+            "(site settings min_topic_title_length, min_first_post_length and "
+            "min_post_length), a category needs a name, so these writes need their body, an "
+            "object (the document leaves it optional and untyped), and an edit needs its "
+            "`post`; it refuses with 422 `{errors, "
+            "error_type}` and answers a reply to a topic that does not exist 404, where "
+            "the document declares only the 200 of these writes",
+        ),
+        (
+            discourse_category_fields,
+            "a category answer carries `parent_category_id` (Discourse's category serializer "
+            "sends it, null for a top-level category; the document's closed category schemas "
+            "omit it), and `permission` is the same integer level (1 full, 2 create post, 3 "
+            "read only) in every category answer, where the document types it a string in "
+            "the update's answer alone",
+        ),
+        (
+            discourse_search_topics,
+            "a search answers the topics of the posts it found (`topics`, which clients "
+            "read to show a post's topic title); the document's closed schema omits them",
+        ),
+    ],
+    "dracoon": [
+        (
+            dracoon_list_language,
+            "`filter` and `sort` of the lists are declared as free strings; they hold "
+            "DRACOON's language over the listed items' fields (`FIELD_NAME:OPERATOR:VALUE` "
+            "clauses joined by `|`, operators eq, neq, cn, sw, ge, le; `FIELD:asc|desc`), as "
+            "the parameters' descriptions say, and DRACOON answers 400 (errorCode -80000) to "
+            "anything else",
+        ),
+        (
+            dracoon_json_errors,
+            "operations that answer text or a file (`GET /v4/user/ping`, the zip download) "
+            "declare their errors in that media type; DRACOON answers every error as a JSON "
+            "ErrorResponse `{code, message, debugInfo, errorCode}`",
+        ),
+        (
+            dracoon_login_fields,
+            "LoginRequest requires only `password`; DRACOON refuses a login without a user "
+            "name with 400 'Mandatory fields cannot be empty: userName'",
+        ),
     ],
     "docker-hub": [
         (
             nullable_page_links,
             "`next` and `previous` of paged lists are `type: string` with `example: null`; "
             "Docker Hub answers null where there is no such page",
+        ),
+    ],
+    "ebay-browse": [
+        (
+            search_language,
+            "`filter` and `sort` of the item search are declared as free strings; they hold "
+            "eBay's filter language (`field:{A|B}`, `field:[low..high]`, clauses joined by "
+            "commas, over the fields the search documents) and named orders (`price`, "
+            "`-price`, `newlyListed`, `endingSoonest`, `distance`), and eBay answers 400 "
+            "with errorId 12002 or 12008 to anything else",
+        ),
+        (
+            browse_page_parameters,
+            "`limit` and `offset` of the item search are declared as free strings; eBay "
+            "reads them as numbers (a limit of 1 to 200, an offset within the 10,000 items a "
+            "search returns) and answers 400 with errorId 12005 to 12007 to anything else",
+        ),
+    ],
+    "nookipedia": [
+        (
+            month_parameter,
+            "`birthmonth` is declared a free string, and its description says what it holds: "
+            "the month's name (`jan`, `january`) or number (`01`, `1`); Nookipedia answers "
+            "400 to anything else",
         ),
     ],
     "ebay-deal": [

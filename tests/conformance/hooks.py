@@ -10,6 +10,7 @@ sent as their JSON text so that the twin must reject them.
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,9 +59,37 @@ def _advance_clock(url: str, seconds: int) -> None:
     requests.post(clock, json={"advance": seconds}, timeout=10).raise_for_status()
 
 
+# Streams that stay open until the client leaves or their lifetime on the twin clock ends
+# (dweet.io's listen: profile ``listen.max_seconds``). A request/response checker waits
+# for the end of the body, so the run ends such a stream as a test does: while the call
+# is open it moves the twin clock past the stream's lifetime, every half second (the
+# stream may not have started at the first move), for at most the request timeout.
+STREAMS = {
+    ("GET", "/listen/for/dweets/from/{thing}"): float(
+        (bundled_profile("dweet").extra.get("listen") or {}).get("max_seconds", 3600)
+    ),
+}
+STREAM_NUDGE_SECONDS = 0.5
+STREAM_NUDGES = 20
+_returned: list[threading.Event] = []  # set when the open stream's call has returned
+
+
+def _end_stream(url: str, seconds: float, returned: threading.Event) -> None:
+    for _ in range(STREAM_NUDGES):
+        if returned.wait(STREAM_NUDGE_SECONDS):
+            return
+        _advance_clock(url, seconds)
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, **kwargs: Any) -> None:
     method, path = case.method.upper(), case.path
+    lifetime = STREAMS.get((method, path))
+    if lifetime is not None:
+        returned = threading.Event()
+        _returned.append(returned)
+        base = case.operation.schema.get_base_url()
+        threading.Thread(target=_end_stream, args=(base, lifetime, returned), daemon=True).start()
     for limited_method, limited_path, prefix, seconds in ENDPOINT_LIMITS:
         if limited_method not in (None, method):
             continue
@@ -71,6 +100,8 @@ def before_call(context: Any, case: Any, **kwargs: Any) -> None:
 
 @schemathesis.hook
 def after_call(context: Any, case: Any, response: Any) -> None:
+    while _returned:
+        _returned.pop().set()
     for name in RATE_LIMIT_REMAINING:
         values = response.headers.get(name)
         if values and values[0].isdigit() and int(values[0]) <= LOW_WATER:

@@ -84,6 +84,10 @@ def _command(
         phases,
         "--seed",
         str(seed),
+        # No example database: examples a previous run found (in .hypothesis/) would be
+        # replayed first, so a run would depend on the runs before it on this machine.
+        "--generation-database",
+        "none",
         "--no-shrink",
         # One worker: the generator is not thread-safe and fails at random with more.
         "--workers",

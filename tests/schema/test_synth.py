@@ -94,6 +94,16 @@ def test_type_arrays_31() -> None:
     assert all(isinstance(v, int | str) for v in mixed)
 
 
+def test_untyped_items_of_an_id_list_are_record_numbers() -> None:
+    """Discourse leaves `badge_ids` untyped; a client (and schemathesis's links) reads
+    them as the badges' integer ids."""
+    schema = {"type": "object", "properties": {"badge_ids": {"type": "array", "items": {}}}}
+    for value in synth({**schema, "required": ["badge_ids"]}):
+        assert all(isinstance(i, int) and not isinstance(i, bool) for i in value["badge_ids"])
+    untyped_names = synth({"type": "array", "items": {}, "minItems": 1}, name="names")
+    assert all(isinstance(i, str) for value in untyped_names for i in value)
+
+
 def test_booleans_vary_with_seed() -> None:
     assert set(synth({"type": "boolean"}, seeds=range(20))) == {True, False}
 

@@ -33,6 +33,10 @@ __all__ = ["install"]
 CATEGORIES = "categories"
 TOPICS = "t"  # the family the generic semantics use for /t/{id}.json actions
 POSTS = "posts"
+LATEST_TOPIC = (
+    "/paths/~1latest.json/get/responses/200/content/application~1json/schema"
+    "/properties/topic_list/properties/topics/items"
+)
 
 MIN_TITLE = 15  # Discourse's min_topic_title_length default
 MIN_POST = 20  # min_first_post_length default
@@ -394,8 +398,10 @@ class Forum(Behaviour):
         if isinstance(before, int):
             posts = [p for p in posts if p["id"] < before]
         posts.sort(key=lambda p: -p["id"])
+        # the list types some fields otherwise than the post (`score`): state/answers.py
+        view = self.semantics.answer_for(self.semantics.runtimes[POSTS], "list")
         answer = self._template("listPosts")
-        answer["latest_posts"] = posts[:50]
+        answer["latest_posts"] = [view.apply(p) if view else p for p in posts[:50]]
         return json_reply(answer)
 
     # -- topics --------------------------------------------------------------------------
@@ -474,21 +480,27 @@ class Forum(Behaviour):
             "last_poster_username",
             "tags",
         ]
-        item = {field: topic.get(field) for field in fields}
+        item = {field: topic[field] for field in fields if field in topic}
+        # a topic seeded through the generic semantics, valid for the topic's schema, may
+        # lack a field the list requires or hold one it types otherwise (a null poster)
+        runtime = self.semantics.runtimes[TOPICS]
+        view = self.semantics.answer_through(runtime, LATEST_TOPIC)
+        item = view.apply(item) if view is not None else item
         item.update(
             {
                 "bumped": True,
                 "pinned": False,
                 "unpinned": None,
                 "unseen": False,
-                "bookmarked": None,
-                "liked": None,
+                "bookmarked": False,  # the API user has neither bookmarked nor liked it
+                "liked": False,
                 "has_summary": False,
                 "pinned_globally": False,
                 "featured_link": None,
-                "image_url": None,
+                # no image_url and no posters' extras: the twin has none to show, and the
+                # document types both as strings
                 "posters": [
-                    {"user_id": _user_id(name), "description": "Poster", "extras": None}
+                    {"user_id": _user_id(name), "description": "Poster"}
                     for name in topic.get("posters", [])
                 ],
             }

@@ -17,7 +17,7 @@ from typing import Any
 
 from apitwin.state.store import Store, Transaction
 
-__all__ = ["CLOCK_FAMILY", "ClockError", "TwinClock"]
+__all__ = ["CLOCK_FAMILY", "ClockError", "TwinClock", "iso"]
 
 CLOCK_FAMILY = "__clock__"
 _KEY = "clock"

@@ -1136,7 +1136,10 @@ class Synthesizer:
             parts.append(extra)
         return parts
 
-    def _pick_type(self, flat: _Flat) -> str:
+    def _pick_type(self, flat: _Flat, name: str | None = None) -> str:
+        """The type to generate; a schema that says nothing picks by its examples, and an
+        item of an id list (``badge_ids: {items: {}}``, as Discourse leaves them) is a
+        record number."""
         if flat.types is not None:
             for kind in flat.types:
                 if kind != "null":
@@ -1157,6 +1160,9 @@ class Synthesizer:
             kind = _json_type(sample)
             if kind in _TYPES:
                 return kind
+        tokens = _tokens(name)
+        if tokens and tokens[-1] == "ids":
+            return "integer"
         return "string"
 
     def _gen_plain(
@@ -1172,7 +1178,7 @@ class Synthesizer:
         if flat.unsat:
             self._warn(pointer, f"no value can satisfy this schema ({flat.unsat})")
         direction = ctx.direction
-        kind = self._pick_type(flat)
+        kind = self._pick_type(flat, name)
         if kind not in ("object", "array") or flat.enum is not None:
             fixed = [
                 v

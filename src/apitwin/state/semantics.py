@@ -12,14 +12,15 @@ from __future__ import annotations
 import copy
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from apitwin.conventions.clock import TwinClock, iso
 from apitwin.conventions.filters import ListFilter, compile_list_filter
 from apitwin.conventions.pagination import (
     GenericPaging,
@@ -32,6 +33,7 @@ from apitwin.engine.context import Reply, RequestContext
 from apitwin.engine.operation import CompiledOperation, Rejection, ValidatorCache
 from apitwin.schema.validate import CompiledValidator
 from apitwin.spec.document import SpecError
+from apitwin.state.answers import AnswerView, answer_view
 from apitwin.state.envelopes import unwrap_request
 from apitwin.state.inference import Envelope, Family
 from apitwin.state.schema_view import ObjectView, object_view
@@ -60,8 +62,11 @@ SEED_ITEMS = 3
 SEED_CHILDREN = 2
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+def _now(tx: Transaction) -> str:
+    """The twin clock's time (conventions/clock.py), read inside the write's own
+    transaction: a test that advances ``/__apitwin__/clock`` moves stored times, and what
+    ``since`` filters compare them with, without another transaction per request."""
+    return iso(time.time() + TwinClock.offset_in(tx))
 
 
 class FieldValidators(dict[str, "CompiledValidator | None"]):
@@ -94,9 +99,9 @@ class FamilyRuntime:
     item_schema: Any
     item_validator: CompiledValidator | None
     field_validators: FieldValidators
-    list_fields: frozenset[str] | None  # list items show only these fields (dnd5e refs)
     server_fields: dict[str, str]  # created/updated timestamps
     bases: dict[str, Any] = field(default_factory=dict)  # role -> envelope body base
+    answers: dict[str, AnswerView | None] = field(default_factory=dict)  # schema -> view
     filters: dict[str, frozenset[str]] = field(default_factory=dict)  # op id -> query fields
     languages: dict[str, ListFilter] = field(default_factory=dict)  # op id -> filter language
     paginator: Paginator = field(default_factory=lambda: GenericPaging({}))
@@ -176,7 +181,6 @@ class ResourceSemantics:
             item_schema=schema,
             item_validator=validators.get(schema, pointer, "response"),
             field_validators=FieldValidators(view, validators),
-            list_fields=None,
             server_fields={},
         )
         for name in view.properties:
@@ -186,9 +190,6 @@ class ResourceSemantics:
                     runtime.server_fields[name] = "created"
                 elif _UPDATED.match(name):
                     runtime.server_fields[name] = "updated"
-        if family.list_envelope and family.list_envelope.item_pointer != pointer:
-            list_view = object_view(doc, doc.lookup(family.list_envelope.item_pointer), "")
-            runtime.list_fields = frozenset(list_view.properties) or None
         if family.id_field and family.id_field in view.properties:
             leaf = view.leaf(family.id_field, doc)
             kind = leaf.get("type")
@@ -238,6 +239,43 @@ class ResourceSemantics:
             envelope = runtime.family.envelopes.get(role)
             runtime.bases[role] = self._base(envelope) if envelope is not None else None
         return runtime.bases[role]
+
+    def answer_for(self, runtime: FamilyRuntime, role: str) -> AnswerView | None:
+        """How items are answered through the role's schema where it is not the item's
+        (state/answers.py). A list shows only its own schema's fields (dnd5e lists
+        references to the items)."""
+        family = runtime.family
+        envelope = family.list_envelope if role == "list" else family.envelopes.get(role)
+        if envelope is None or envelope.item_pointer == runtime.item_pointer:
+            return None
+        return self.answer_through(runtime, envelope.item_pointer, project=role == "list")
+
+    def answer_through(
+        self, runtime: FamilyRuntime, pointer: str, *, project: bool = False
+    ) -> AnswerView | None:
+        """How the family's items are answered through the schema at ``pointer`` (also for
+        a behaviour's own answers, such as Discourse's latest topics); compiled on first
+        use and kept, like the envelope bases."""
+        key = f"{pointer} {project}"
+        if key not in runtime.answers:
+            view = None
+            try:
+                schema = self.twin.doc.lookup(pointer)
+            except SpecError:
+                schema = None
+            if schema is not None:
+                synthesizer = self.twin.synthesizer
+                view = answer_view(
+                    self.twin.doc,
+                    self.twin.validators,
+                    lambda: synthesizer.generate(schema, pointer),
+                    runtime.item_view,
+                    schema,
+                    pointer,
+                    project=project,
+                )
+            runtime.answers[key] = view
+        return runtime.answers[key]
 
     def _base(self, envelope: Envelope) -> Any:
         if envelope.key is None:
@@ -426,9 +464,10 @@ class ResourceSemantics:
         else:
             resource = self._fresh_item(runtime, serial, seeding)
             self._merge(runtime, resource, body)
-            now = _now()
-            for name in runtime.server_fields:
-                resource[name] = now
+            if runtime.server_fields:
+                now = _now(tx)
+                for name in runtime.server_fields:
+                    resource[name] = now
         id_field = family.id_field
         ident: Any = resource.get(id_field) if trusted else None
         if (
@@ -555,7 +594,11 @@ class ResourceSemantics:
             raise Rejection(404, f"{parent.family.name} {parent_key} not found")
         return parent_key
 
-    def _item_body(self, runtime: FamilyRuntime, role: str, resource: Any) -> Any:
+    def _item_body(self, runtime: FamilyRuntime, role: str, resource: Any, sent: Any = None) -> Any:
+        """The answer of a role around an item; ``sent`` is the request's body."""
+        answer = self.answer_for(runtime, role)
+        if answer is not None:
+            resource = answer.apply(resource, sent)
         envelope = runtime.family.envelopes.get(role) or runtime.family.item_envelope
         if envelope is None or envelope.key is None:
             return resource
@@ -579,9 +622,11 @@ class ResourceSemantics:
             for name in runtime.filters.get(op.operation_id, ())
             if name in params and isinstance(params[name], str | int | float | bool)
         }
-        # Whole stored items go out as stored JSON, unparsed; items shown in part (list
-        # fields) and pages a filter language selects are built from parsed items.
-        whole = runtime.list_fields is None and selection is None
+        # Whole stored items go out as stored JSON, unparsed; items answered through the
+        # list's own schema (answers.py) and pages a filter language selects are built
+        # from parsed items.
+        answer = self.answer_for(runtime, "list")
+        whole = answer is None and selection is None
         with self.store.transaction(self.twin.name, write=False) as tx:
             parent = self._check_parent(tx, runtime, params)
             lister: Callable[..., Page | JsonPage] = tx.list_json if whole else tx.list
@@ -597,11 +642,10 @@ class ResourceSemantics:
         items: list[Any]
         if isinstance(page, JsonPage):
             items = [orjson.Fragment(item) for item in page.items]
-        elif runtime.list_fields is not None:
-            fields = runtime.list_fields
-            items = [{k: v for k, v in item.items() if k in fields} for item in page.items]
         else:
             items = page.items
+            if answer is not None:
+                items = [answer.apply(item) for item in items]
         envelope = family.list_envelope
         key = envelope.key if envelope is not None else None
         base = self._base_for(runtime, "list") if key is not None else None
@@ -629,7 +673,7 @@ class ResourceSemantics:
             parent = self._check_parent(tx, runtime, ctx.params)
             resource = self._new(tx, runtime, parent, body)
         status, headers, payload = op.responder.reply_json(
-            self._item_body(runtime, "create", resource)
+            self._item_body(runtime, "create", resource, body)
         )
         return Reply(status, headers, payload)
 
@@ -691,9 +735,11 @@ class ResourceSemantics:
                         continue
                     del updated[name]
             self._merge(runtime, updated, body)
-            for name, kind in runtime.server_fields.items():
-                if kind == "updated":
-                    updated[name] = _now()
+            if "updated" in runtime.server_fields.values():
+                now = _now(tx)
+                for name, kind in runtime.server_fields.items():
+                    if kind == "updated":
+                        updated[name] = now
             if runtime.item_validator is not None and not runtime.item_validator.is_valid(updated):
                 updated = copy.deepcopy(current)
                 self._merge(runtime, updated, body)
@@ -701,7 +747,9 @@ class ResourceSemantics:
                     updated = current
             parent = runtime.parent_key(ctx.params)
             tx.put(runtime.family.name, key, updated, parent=parent)
-        status, headers, payload = op.responder.reply_json(self._item_body(runtime, role, updated))
+        status, headers, payload = op.responder.reply_json(
+            self._item_body(runtime, role, updated, body)
+        )
         return Reply(status, headers, payload)
 
     def _replace(self, ctx: RequestContext, op: CompiledOperation, runtime: FamilyRuntime) -> Reply:
@@ -770,7 +818,9 @@ class ResourceSemantics:
             if runtime.item_validator is not None and not runtime.item_validator.is_valid(updated):
                 updated = current
             tx.put(runtime.family.name, "", updated)
-        status, headers, payload = op.responder.reply_json(self._item_body(runtime, role, updated))
+        status, headers, payload = op.responder.reply_json(
+            self._item_body(runtime, role, updated, body)
+        )
         return Reply(status, headers, payload)
 
     # -- admin ------------------------------------------------------------------------------

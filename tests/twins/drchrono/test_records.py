@@ -83,6 +83,31 @@ def test_bad_writes_answer_400_in_drf_shape_and_change_nothing(drchrono: Drchron
     assert state(drchrono, "patients") == before
 
 
+def test_query_fields_are_typed_as_the_resource_and_kept_within_64_bits(
+    drchrono: Drchrono,
+) -> None:
+    # the document types `assignee_user` of a task write as an integer, the task's as a
+    # string: the query text is read as the task types it
+    task = drchrono.client.post("/api/tasks", params={"assignee_user": "12", "category": "3"})
+    assert task.status_code == 201, task.text
+    assert (task.json()["assignee_user"], task.json()["category"]) == ("12", 3)
+    before = state(drchrono, "allergies")
+    huge = "3252897452372250245201920"
+    for refused in (
+        drchrono.client.post("/api/allergies", params={"patient": huge}),
+        drchrono.client.post(
+            "/api/allergies",
+            content=b'{"patient": ' + huge.encode() + b"}",
+            headers={"content-type": "application/json"},
+        ),
+    ):
+        assert refused.status_code == 400, refused.text
+        assert refused.json() == {
+            "detail": "patient: Ensure this value is less than or equal to 9223372036854775807."
+        }
+    assert state(drchrono, "allergies") == before
+
+
 def test_appointment_status_changes_are_recorded_as_transitions(drchrono: Drchrono) -> None:
     appointment = new_appointment(drchrono, "2026-04-01")
     path = f"/api/appointments/{appointment['id']}"
@@ -157,6 +182,28 @@ def test_since_lists_what_changed_at_or_after_a_time(drchrono: Drchrono) -> None
     refused = drchrono.client.get("/api/patients", params={"since": "last week"})
     assert refused.status_code == 400
     assert list(refused.json()) == ["detail"]
+
+
+def test_stored_times_follow_the_twin_clock_so_since_moves_with_it(drchrono: Drchrono) -> None:
+    def updated(patient: dict[str, Any]) -> datetime:
+        return datetime.fromisoformat(patient["updated_at"].replace("Z", "+00:00"))
+
+    before = drchrono.client.post("/api/patients", json={"first_name": "Before"}).json()
+    drchrono.advance(3 * 86400)
+    after = drchrono.client.post("/api/patients", json={"first_name": "After"}).json()
+    assert updated(after) - updated(before) >= timedelta(days=3)
+    assert updated(after) > datetime.now(UTC) + timedelta(days=2)  # the twin's, not the wall's
+
+    since = (updated(before) + timedelta(days=1)).isoformat()
+    listed = drchrono.client.get("/api/patients", params={"since": since, "page_size": 500})
+    ids = [p["id"] for p in listed.json()["data"]]
+    assert after["id"] in ids
+    assert before["id"] not in ids
+
+    drchrono.advance(86400)  # an update stamps the twin's time too
+    path = f"/api/patients/{before['id']}"
+    assert drchrono.client.patch(path, json={"last_name": "Later"}).status_code == 204
+    assert updated(drchrono.client.get(path).json()) - updated(after) >= timedelta(days=1)
 
 
 def test_admin_state_writes_are_checked(drchrono: Drchrono) -> None:

@@ -5,9 +5,10 @@ generator copied the resource's fields onto them as query parameters (``POST
 /api/patients?first_name=Ada``). Real clients send JSON or form bodies shaped like the
 resource. A write therefore takes its fields from the body (JSON or
 ``application/x-www-form-urlencoded``) and from the query parameters that name fields of
-the resource, checks each against the resource schema, and hands the result to the
-generic handler as if the document had declared it. Read-only and unknown fields are
-ignored, as Django REST framework does; a field of the wrong type is a 400.
+the resource (their text typed as the resource types the field), checks each against
+the resource schema, and hands the result to the generic handler as if the document had
+declared it. Read-only and unknown fields are ignored, as Django REST framework does; a
+field of the wrong type, or an integer past the 64 bits of its database column, is a 400.
 """
 
 from __future__ import annotations
@@ -57,9 +58,15 @@ def accept_fields(
             if name in writable:
                 fields[name] = _coerce(value, kinds[name]) if form else value
         for name in in_query:
-            if name in ctx.params:
-                fields[name] = ctx.params[name]
+            sent = ctx.parts.query.get(name)
+            if name in ctx.params and sent:
+                # the text as the resource types it, like a form field: the document types
+                # some of these parameters otherwise (`assignee_user` an integer, where a
+                # task's is a string)
+                fields[name] = _coerce(sent[-1], kinds[name])
         for name, value in fields.items():
+            if kinds[name] == "integer" and _past_64_bits(value):
+                raise reject(400, f"{name}: Ensure this value is less than or equal to {_MAX}.")
             validator = runtime.field_validators[name]
             if validator is not None and not validator.is_valid(value):
                 issues = validator.issues(value, limit=1)
@@ -103,6 +110,19 @@ def _decode(raw: bytes, content_type: str | None) -> Any:
 def _is_form(content_type: str | None) -> bool:
     return (content_type or "").split(";", 1)[0].strip().lower() == (
         "application/x-www-form-urlencoded"
+    )
+
+
+_MAX = 2**63 - 1  # drchrono's integers are 64-bit database columns (Django, PostgreSQL)
+
+
+def _past_64_bits(value: Any) -> bool:
+    """An integer field's value its database column cannot hold (a JSON body's decoder
+    reads such digits as a float)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and not (-_MAX - 1 <= value <= _MAX)
     )
 
 
