@@ -400,6 +400,117 @@ def app_urns(doc: dict[str, Any]) -> int:
     return len(urns)
 
 
+def _pointer(doc: dict[str, Any], ref: str) -> Any:
+    node: Any = doc
+    for part in ref.lstrip("#/").split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def _inlined(doc: dict[str, Any], node: Any, depth: int = 0) -> Any:
+    """``node`` with every ``$ref`` replaced by a copy of its target, so that a change
+    to one request body leaves the answers (and other bodies) sharing the schema alone."""
+    if depth > 40:
+        return {}
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inlined(doc, _pointer(doc, node["$ref"]), depth + 1)
+        return {key: _inlined(doc, value, depth + 1) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inlined(doc, value, depth + 1) for value in node]
+    return node
+
+
+def _do_account_requests() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
+    """Per request body, the properties that must name what this account has: the
+    twin's reference data (regions, sizes, public images, Kubernetes versions)."""
+    from apitwin.behaviours.digitalocean.kubernetes import VERSIONS
+    from apitwin.behaviours.digitalocean.reference import DISTRIBUTIONS, REGIONS, SIZES
+
+    regions = [r["slug"] for r in REGIONS if r["available"]]
+    sizes = [s["slug"] for s in SIZES if set(regions) <= set(s["regions"])]
+    images = [i["slug"] for i in DISTRIBUTIONS if set(regions) <= set(i["regions"])]
+    region = {"type": "string", "enum": regions}
+    # What the checker cannot name (another resource of the account) it leaves out.
+    absent: dict[str, Any] = {"not": {}}
+    hostname = {"type": "string", "pattern": "^[a-z][a-z0-9-]{0,30}$"}
+    droplet = {
+        "name": hostname,
+        "names": {"type": "array", "items": hostname, "minItems": 1, "maxItems": 10},
+        "region": region,
+        "size": {"type": "string", "enum": sizes},
+        "image": {"type": "string", "enum": images},
+        "ssh_keys": absent,
+        "volumes": absent,
+        "vpc_uuid": absent,
+        "tags": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[a-z][a-z0-9_:-]{0,20}$"},
+        },
+    }
+    return {
+        ("/v2/droplets", "post"): droplet,
+        ("/v2/volumes", "post"): {"region": region, "snapshot_id": absent},
+        ("/v2/vpcs", "post"): {"region": region, "ip_range": absent},
+        ("/v2/images", "post"): {"region": region},
+        ("/v2/kubernetes/clusters", "post"): {
+            "region": region,
+            "version": {"type": "string", "enum": [*VERSIONS, "latest"]},
+            "size": {"type": "string", "enum": sizes},
+            "vpc_uuid": absent,
+        },
+        ("/v2/account/keys", "post"): {
+            # An OpenSSH ed25519 key: the type, then the base64 blob of its wire form.
+            "public_key": {
+                "type": "string",
+                "pattern": "^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-Za-z0-9+/]{43}$",
+            },
+        },
+        ("/v2/tags", "post"): {"name": {"type": "string", "pattern": "^[a-zA-Z0-9_:-]{1,255}$"}},
+        ("/v2/domains", "post"): {
+            "name": {"type": "string", "pattern": "^[a-z][a-z0-9]{2,20}\\.(com|net|org)$"},
+            "ip_address": {"type": "string", "format": "ipv4"},
+            "zone_file": absent,
+        },
+        ("/v2/databases/{database_cluster_uuid}/maintenance", "put"): {
+            "day": {
+                "type": "string",
+                "enum": [
+                    "monday",
+                    "tuesday",
+                    "wednesday",
+                    "thursday",
+                    "friday",
+                    "saturday",
+                    "sunday",
+                ],
+            },
+        },
+    }
+
+
+def do_account_requests(doc: dict[str, Any]) -> int:
+    """Request bodies of DigitalOcean name what the account has: each listed property
+    gets the schema of the values this account accepts (its own copy of the body)."""
+    changed = 0
+    for (path, method), wanted in _do_account_requests().items():
+        operation = doc["paths"][path][method]
+        body = _inlined(doc, operation["requestBody"])
+        operation["requestBody"] = body
+        for schema in _schemas(body):
+            properties = schema.get("properties")
+            if not isinstance(properties, dict):
+                continue
+            for name, replacement in wanted.items():
+                if name in properties:
+                    properties[name] = copy.deepcopy(replacement)
+                    changed += 1
+            if path == "/v2/tags" and "name" in properties:
+                schema["required"] = sorted({*schema.get("required", []), "name"})
+    return changed
+
+
 # (correction, reason) for every twin, then per twin.
 EVERY_TWIN: list[tuple[Correction, str]] = [
     (
@@ -417,6 +528,18 @@ PER_TWIN: dict[str, list[tuple[Correction, str]]] = {
             "the URN pattern of project resources leaves out apps, yet App Platform apps "
             "belong to projects (`do:app:<id>`, the URN the document's own "
             "`apps_create` `project_id` assigns); the twin lists them",
+        ),
+        (
+            do_account_requests,
+            "a create names the account's regions, sizes, images and other resources, and "
+            "the service answers 422 to any it does not have (an unknown region slug, a "
+            "size not sold there, an SSH key that is no OpenSSH key, a domain name with no "
+            "dot, a tag with no name); the checker's copy describes this account: region, "
+            "size, image and Kubernetes version slugs are enums of the twin's reference "
+            "data, keys, domains and maintenance days get the forms the "
+            "service accepts, and references to other resources of the account (SSH keys, "
+            "volumes, VPCs, snapshots, certificates) are left out, since a generated id "
+            "names none",
         ),
     ],
     "drchrono": [
@@ -541,6 +664,47 @@ PER_TWIN: dict[str, list[tuple[Correction, str]]] = {
         ),
     ],
 }
+
+
+# The statuses positive_data_acceptance accepts by default, and per twin the operations
+# that may also answer 422 to a schema-valid body, with the reason. Given to schemathesis
+# as per-operation configuration (runner.run_stateful's ``config``).
+DEFAULT_ACCEPTED = ("2xx", "3xx", "401", "403", "404", "409", "429", "5xx")
+_TAKEN = (
+    "the service answers 422 to a second {what} of the same name, and the generator "
+    "repeats its short values (the document declares 409 nowhere for it)"
+)
+_NAMES = (
+    "the body names other resources of the account by id ({what}); a generated id names "
+    "none, and the service answers 422 to an id it does not have"
+)
+ACCEPTS_422: dict[str, dict[str, str]] = {
+    "digitalocean": {
+        "POST /v2/account/keys": _TAKEN.format(what="public key"),
+        "POST /v2/domains": _TAKEN.format(what="domain"),
+        "POST /v2/volumes": _TAKEN.format(what="volume in a region"),
+        "POST /v2/volumes/{volume_id}/snapshots": _TAKEN.format(what="snapshot of a volume"),
+        "POST /v2/vpcs": _TAKEN.format(what="VPC"),
+        "POST /v2/firewalls": _NAMES.format(what="droplet_ids"),
+        "POST /v2/load_balancers": _NAMES.format(what="droplet_ids, vpc_uuid"),
+        "POST /v2/reserved_ips": _NAMES.format(what="droplet_id"),
+        "POST /v2/floating_ips": _NAMES.format(what="droplet_id"),
+        "POST /v2/monitoring/alerts": _NAMES.format(what="entities"),
+    },
+}
+
+
+def stateful_config(name: str) -> str:
+    """Schemathesis configuration (TOML) for ``name``'s operations listed in ACCEPTS_422."""
+    accepted = ", ".join(f'"{status}"' for status in (*DEFAULT_ACCEPTED, "422"))
+    sections = []
+    for operation in ACCEPTS_422.get(name, {}):
+        method, path = operation.split(" ", 1)
+        sections.append(
+            f'[[operations]]\ninclude-path = "{path}"\ninclude-method = "{method}"\n'
+            f"checks.positive_data_acceptance.expected-statuses = [{accepted}]\n"
+        )
+    return "\n".join(sections)
 
 
 def corrections_for(name: str) -> list[tuple[Correction, str]]:

@@ -116,39 +116,22 @@ _DO_422 = (
 )
 KNOWN_STATEFUL_FAILURES: dict[str, dict[str, str]] = {
     "digitalocean": {
-        "POST /v2/droplets": _DO_422.format(what="a region, size or image the account lacks"),
-        "POST /v2/droplets/actions": _DO_422.format(what="an action no tagged droplet can take"),
-        "POST /v2/volumes": _DO_422.format(what="a region the account lacks"),
-        "POST /v2/vpcs": _DO_422.format(what="a region the account lacks or a taken IP range"),
-        "POST /v2/firewalls": _DO_422.format(what="droplet ids that do not exist"),
-        "POST /v2/load_balancers": _DO_422.format(what="a region or droplets that do not exist"),
-        "POST /v2/reserved_ips": _DO_422.format(what="a droplet or region that does not exist"),
-        "POST /v2/floating_ips": _DO_422.format(what="a droplet or region that does not exist"),
-        "POST /v2/kubernetes/clusters": _DO_422.format(what="a version or size not offered"),
-        "POST /v2/images": _DO_422.format(what="a region the account lacks"),
-        "POST /v2/images/{image_id}/actions": _DO_422.format(
-            what="a public image, which cannot be transferred or converted"
-        ),
         "DELETE /v2/images/{image_id}": _DO_422.format(what="a public image"),
-        "POST /v2/account/keys": _DO_422.format(what="a public key that is no OpenSSH key"),
-        "POST /v2/domains": _DO_422.format(what="a domain already on the account"),
-        "POST /v2/domains/{domain_name}/records": _DO_422.format(
-            what="record data that does not fit the record type (an A record needs an IPv4)"
+        "POST /v2/cdn/endpoints": (
+            "twin gap: an endpoint made without a custom domain is answered with "
+            "`certificate_id` and `custom_domain` as empty strings, which the document types "
+            "as a uuid and a hostname"
         ),
-        "POST /v2/tags": _DO_422.format(what="no tag name (the name is not required in it)"),
-        "POST /v2/certificates": _DO_422.format(
-            what="Let's Encrypt names outside the account's domains, or no PEM"
+        "GET /v2/cdn/endpoints": "twin gap: the same empty `certificate_id` and `custom_domain`",
+        "POST /v2/firewalls": (
+            "twin gap: a firewall created with an empty name (the request schema has no "
+            "pattern) is answered with it, which the answer's name pattern does not allow"
         ),
-        "POST /v2/cdn/endpoints": _DO_422.format(what="an origin that is no Spaces bucket"),
-        "POST /v2/databases": _DO_422.format(
-            what="an engine version, region or size layout /v2/databases/options lacks"
-        ),
-        "POST /v2/apps": _DO_422.format(what="an app spec region the platform lacks"),
+        "PUT /v2/images/{image_id}": _DO_422.format(what="a public image"),
         "PUT /v2/apps/{id}": _DO_422.format(what="another region (an app cannot move)"),
-        "POST /v2/monitoring/alerts": _DO_422.format(what="entities that are no resources"),
-        "POST /v2/uptime/checks": _DO_422.format(what="an http(s) check whose target is no URL"),
-        "PUT /v2/databases/{database_cluster_uuid}/maintenance": _DO_422.format(
-            what="a day that is no weekday"
+        "PUT /v2/databases/{database_cluster_uuid}/maintenance": (
+            "twin gap: a schema-valid body (its `day` an enum of weekdays in the corrected "
+            "copy) is still answered 422; the cause is not found yet"
         ),
         "DELETE /v2/projects/{project_id}": (
             "the default project, or one holding resources, cannot be deleted: 412 "
@@ -214,11 +197,6 @@ KNOWN_STATEFUL_FAILURES: dict[str, dict[str, str]] = {
 # Twins below 95% in the stateful run, with what keeps them there (strict xfail, so the
 # test reports when they reach it).
 STATEFUL_SHORTFALLS: dict[str, str] = {
-    "digitalocean": (
-        "25 of 290 operations (265 pass, 91%) fail positive_data_acceptance only: schema-valid bodies "
-        "naming regions, sizes, images, droplets or domains the account does not have get "
-        "the service's 422, which the check does not accept (KNOWN_STATEFUL_FAILURES)"
-    ),
     "docker-engine": (
         "about 9 of 105 operations fail: list and create answers that differ from the "
         "inspect schema, unknown-field rejections, an undeclared 409 (KNOWN_STATEFUL_FAILURES)"

@@ -169,14 +169,16 @@ def run_stateful(
     phases: str = "examples,fuzzing,stateful",
     timeout: float = 900.0,
     headers: tuple[str, ...] = (CREDENTIALS,),
+    config: str = "",
 ) -> Verdicts:
     """Every check (``--checks all``) over the given phases, stateful included: an
     operation passes when every check on every request schemathesis sent to it passed,
-    in whichever phase. ``max_steps`` bounds each stateful scenario."""
+    in whichever phase. ``max_steps`` bounds each stateful scenario; ``config`` is more
+    schemathesis configuration (TOML), such as per-operation expected statuses."""
     with tempfile.TemporaryDirectory() as tmp:
         events = Path(tmp) / "events.ndjson"
-        config = Path(tmp) / "schemathesis.toml"
-        config.write_text(f"[phases.stateful]\nmax-steps = {max_steps}\n")
+        settings = Path(tmp) / "schemathesis.toml"
+        settings.write_text(f"[phases.stateful]\nmax-steps = {max_steps}\n\n{config}")
         command = _command(
             spec,
             base_url,
@@ -186,7 +188,7 @@ def run_stateful(
             seed=seed,
             phases=phases,
             headers=headers,
-            config=config,
+            config=settings,
         )
         command += ["--report", "ndjson", "--report-ndjson-path", str(events)]
         output = _execute(command, timeout)

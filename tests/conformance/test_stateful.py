@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from apitwin.twins.registry import bundled_names
-from tests.conformance.corrections import corrected_document
+from tests.conformance.corrections import corrected_document, stateful_config
 from tests.conformance.known import KNOWN_STATEFUL_FAILURES, STATEFUL_SHORTFALLS
 from tests.conformance.runner import Verdicts, run_stateful
 from tests.conftest import start_twin, stop_twin
@@ -55,7 +55,13 @@ def run_twin(name: str, workdir: Path) -> Verdicts:
                 f"http://127.0.0.1:{twin.port}/__apitwin__/credentials", json={"value": TOKEN}
             )
             assert issued.status_code == 201, issued.text
-        return run_stateful(document, twin.base_url, max_examples=MAX_EXAMPLES, max_steps=MAX_STEPS)
+        return run_stateful(
+            document,
+            twin.base_url,
+            max_examples=MAX_EXAMPLES,
+            max_steps=MAX_STEPS,
+            config=stateful_config(name),
+        )
     finally:
         stop_twin(twin)
 

@@ -244,6 +244,28 @@ class DigitalOcean(Behaviour):
         status, headers, payload = ctx.operation.responder.render(ctx.accept)
         return Reply(status if status in (202, 204) else 204, list(headers), b"")
 
+    def stored_page(
+        self,
+        ctx: RequestContext,
+        s: Session,
+        family: str,
+        key: str,
+        filters: dict[str, Any] | None = None,
+    ) -> Reply:
+        """A page of a stored family read through the store's offset and limit, with the
+        store's total: the page costs its own items, not the whole family."""
+        try:
+            window = self.paginator.window(ctx.params)
+        except PagingError as refused:
+            raise reject(refused.status, refused.message) from None
+        found = s.tx.list(
+            family, parent=None, filters=filters, offset=window.offset, limit=window.take
+        )
+        links = Links(ctx.origin, ctx.path, ctx.parts.query)
+        base = {"links": {}, "meta": {"total": found.total}}
+        body = self.paginator.body(base, key, found.items, found.total, window, links)
+        return self.reply(ctx, body)
+
     def page(
         self, ctx: RequestContext, key: str, items: list[Any], extra: dict[str, Any] | None = None
     ) -> Reply:

@@ -256,8 +256,7 @@ class Droplets(DigitalOcean):
         if ctx.params.get("name"):
             filters["name"] = ctx.params["name"]
         with self.session() as s:
-            items = s.tx.list(FAMILY, parent=None, filters=filters or None).items
-        return self.page(ctx, "droplets", items)
+            return self.stored_page(ctx, s, FAMILY, "droplets", filters or None)
 
     def get(self, ctx: RequestContext) -> Reply:
         with self.session() as s:
