@@ -12,13 +12,19 @@ missing:
 - ``sequences(twin, family, last_id)``: ``next_id`` is one ``INSERT ... ON CONFLICT DO
   UPDATE ... RETURNING``.
 - ``meta(twin, key, value)``.
+- ``generations(twin, n)``: how many times the twin was cleared. ``clear`` adds one in
+  the transaction that empties the other tables, and is the only writer.
 
-``clear`` sends a notification (``NOTIFY apitwin_cleared``) that every store object on
-the database listens for, so that ``generation`` learns of a reset made by another
-process without a query: PostgreSQL pushes the notification to each listening connection
-when the reset commits, and ``generation`` only looks at what has already arrived on the
-socket. A connection that had to be reopened may have missed some, so reopening counts as
-a clear of every twin.
+``generation`` reads that row, and costs no extra round trip: it opens the next
+transaction with it, sending ``BEGIN; SELECT n FROM generations ...`` as one message, and
+the transaction the request runs next (on any thread of this store object) goes on in
+it instead of sending a ``BEGIN`` of its own. The reset's COMMIT returned before its
+HTTP answer did, and a READ COMMITTED statement sees every commit made before it began,
+so the first request another process serves after that answer sees the reset, always.
+(Notifications, which this store used before, arrive on the socket some time after the
+COMMIT, and a request made at once could miss them.) If nothing follows, the connection
+stays idle in a transaction that has read one row: it holds no row lock and no snapshot,
+only the table lock every reader holds, which blocks nothing but DDL on ``generations``.
 
 An unfiltered page (every list request but filtered ones) is sent with its names, limit
 and offset written into the statement as literals rather than bound as parameters.
@@ -92,6 +98,7 @@ from apitwin.state.store import (
 __all__ = ["PostgresStore"]
 
 _T = TypeVar("_T")
+_IDLE = psycopg.pq.TransactionStatus.IDLE
 _RETRIED = (errors.DeadlockDetected, errors.SerializationFailure)
 
 _SCHEMA = """
@@ -131,12 +138,17 @@ CREATE TABLE IF NOT EXISTS {s}.meta (
     key text COLLATE "C" NOT NULL,
     value text NOT NULL,
     PRIMARY KEY (twin, key)
+);
+CREATE TABLE IF NOT EXISTS {s}.generations (
+    twin text COLLATE "C" NOT NULL PRIMARY KEY,
+    n bigint NOT NULL
 )
 """
 
 _KEY = "twin = %(twin)s AND family = %(family)s AND key = %(key)s"
-# Notifications of clears; the payload is "<schema>\n<twin>".
-_CHANNEL = "apitwin_cleared"
+# How every transaction starts: explicit, whatever the server's default. FOR UPDATE must
+# wait and re-read, not fail with a serialization error as under REPEATABLE READ.
+_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
 
 
 class _SQL:
@@ -200,6 +212,12 @@ class _SQL:
             "ON CONFLICT (twin, key) DO UPDATE SET value = excluded.value"
         )
         self.del_meta = f"DELETE FROM {s}.meta WHERE twin = %(twin)s AND key = %(key)s"
+        self.bump_generation = (
+            f"INSERT INTO {s}.generations AS g (twin, n) VALUES (%(twin)s, 1) "
+            "ON CONFLICT (twin) DO UPDATE SET n = g.n + 1"
+        )
+        # Completed with the twin as a literal: sent with BEGIN as one simple query.
+        self.generation = f"SELECT n FROM {s}.generations WHERE twin = "
         self.twins = (
             f"SELECT twin FROM {s}.totals WHERE n > 0 UNION SELECT twin FROM {s}.meta ORDER BY 1"
         )
@@ -411,11 +429,8 @@ class PostgresStore(Store):
         self._connect_timeout = connect_timeout
         self._sql = _SQL(schema)
         self._lock = TransactionLock()
-        # Clears seen per twin, and a count added to all of them (connection reopened).
-        self._generations: dict[str, int] = {}
-        self._reconnects = 0
         self._literals = _Literals()
-        self._conn = self._connect_main()
+        self._conn = self._connect(autocommit=True)
         self._ids: psycopg.Connection[Any] | None = None
         try:
             self._create_schema()
@@ -431,27 +446,17 @@ class PostgresStore(Store):
         if "application_name" not in given:
             options["application_name"] = "apitwin"
         conn = psycopg.connect(self.dsn, autocommit=autocommit, **options)
-        # Explicit, whatever the server's default: FOR UPDATE must wait and re-read, not
-        # fail with a serialization error as it would under REPEATABLE READ.
+        # For the id connection; the transaction connection sends _BEGIN itself.
         conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
         set_json_loads(orjson.loads, conn)
         return conn
 
-    def _connect_main(self) -> psycopg.Connection[Any]:
-        """The transaction connection, listening for clears made anywhere."""
-        conn = self._connect(autocommit=False)
-        try:
-            conn.execute(f"LISTEN {_CHANNEL}")
-            conn.commit()
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
     def _create_schema(self) -> None:
         conn = self._conn
+        conn.execute(_BEGIN, prepare=False)
+        # The newest table: a schema made by an older version gets it added.
         row = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL", (f"{self._sql.schema}.meta",)
+            "SELECT to_regclass(%s) IS NOT NULL", (f"{self._sql.schema}.generations",)
         ).fetchone()
         if row is not None and row[0]:
             conn.commit()
@@ -464,18 +469,24 @@ class PostgresStore(Store):
             conn.execute(statement)
         conn.commit()
 
+    def _usable(self) -> psycopg.Connection[Any]:
+        """The transaction connection, reopened if it was lost (lock held)."""
+        if self._conn.closed or self._conn.broken:
+            self._conn = self._connect(autocommit=True)
+            self._literals.clear()
+        return self._conn
+
     @contextmanager
     def _cursor(self) -> Iterator[psycopg.Cursor[Any]]:
-        """The connection's cursor inside one database transaction, committed at the end
-        of the block or rolled back if it raises."""
+        """The connection's cursor inside one database transaction (the one
+        ``generation`` opened, if it did), committed at the end of the block or rolled
+        back if it raises."""
         with self._lock.held():
-            if self._conn.closed or self._conn.broken:
-                self._conn = self._connect_main()
-                self._reconnects += 1
-                self._literals.clear()
-            conn = self._conn
+            conn = self._usable()
             try:
                 with conn.cursor() as cur:
+                    if conn.pgconn.transaction_status == _IDLE:
+                        cur.execute(_BEGIN, prepare=False)
                     yield cur
                 conn.commit()
             except BaseException:
@@ -523,27 +534,30 @@ class PostgresStore(Store):
             # hold a sequence row while it still waits for resource rows.
             for statement in self._sql.clear:
                 cur.execute(statement, {"twin": twin})
-            # Delivered to every listener (this connection too) when this commits.
-            cur.execute("SELECT pg_notify(%s, %s)", (_CHANNEL, self._payload(twin)))
+            # Last: no request's transaction locks this row, so nothing waits on it.
+            cur.execute(self._sql.bump_generation, {"twin": twin})
 
         self._retrying(work)
 
-    def _payload(self, twin: str) -> str:
-        return f"{self.schema}\n{twin}"
-
     def generation(self, twin: str) -> int:
+        """The twin's clear count, read as the first statement of the next transaction
+        (see the module docstring): one round trip, the one BEGIN would have cost."""
         with self._lock.held():
-            conn = self._conn
-            if not (conn.closed or conn.broken):
-                try:
-                    # Only what has already arrived: timeout 0 sends nothing to the server.
-                    for notice in conn.notifies(timeout=0):
-                        schema, _, cleared = notice.payload.partition("\n")
-                        if notice.channel == _CHANNEL and schema == self.schema:
-                            self._generations[cleared] = self._generations.get(cleared, 0) + 1
-                except psycopg.OperationalError:
-                    pass  # the next transaction reconnects, and counts that as a clear
-            return self._generations.get(twin, 0) + self._reconnects
+            conn = self._usable()
+            statement = self._sql.generation + self._literals.quote(twin, conn)
+            if conn.pgconn.transaction_status == _IDLE:
+                statement = f"{_BEGIN}; {statement}"
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(statement, prepare=False)
+                    while cur.nextset():
+                        pass
+                    row = cur.fetchone()
+            except BaseException:
+                with suppress(psycopg.Error):
+                    conn.rollback()
+                raise
+            return 0 if row is None else int(row[0])
 
     def dump(self, twin: str) -> dict[str, builtins.list[Resource]]:
         result: dict[str, list[Resource]] = {}
