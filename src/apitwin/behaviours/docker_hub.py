@@ -32,6 +32,7 @@ from apitwin.behaviours.docker_registry import (
     ensure_catalog,
     new_repository,
     pull_count,
+    register_hub,
     stamp,
 )
 from apitwin.conventions.auth import SchemeInfo
@@ -82,6 +83,7 @@ class HubBehaviour(Behaviour):
     def __init__(self, twin: Twin) -> None:
         super().__init__(twin)
         assert twin.auth is not None
+        register_hub(twin)  # the Engine twin on the same store now pulls from this Hub
         config = dict(twin.profile.extra.get("accounts") or {})
         self.accounts = Accounts(twin, config)
         self.paginators: dict[str, Paginator] = {}

@@ -1,5 +1,5 @@
-"""System endpoints: ping, version, info, disk usage, events, registry login, and the
-answers of a daemon that is not a swarm manager."""
+"""System endpoints: ping, version, info, disk usage, events, and the answers of a
+daemon that is not a swarm manager (registry login: credentials.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from apitwin.behaviours.docker_engine.daemon import (
     IMAGES,
     VOLUMES,
     Daemon,
-    body_of,
     go_time,
     public,
     stable_hex,
@@ -26,6 +25,7 @@ from apitwin.engine.context import Handler, Reply, RequestContext
 
 if TYPE_CHECKING:
     from apitwin.behaviours.docker_engine.containers import Containers
+    from apitwin.behaviours.docker_engine.credentials import RegistryCredentials
 
 __all__ = ["SWARM_OPERATIONS", "System", "version_document"]
 
@@ -121,9 +121,12 @@ def _event_matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool
 
 
 class System:
-    def __init__(self, daemon: Daemon, containers: Containers) -> None:
+    def __init__(
+        self, daemon: Daemon, containers: Containers, credentials: RegistryCredentials
+    ) -> None:
         self.daemon = daemon
         self.containers = containers
+        self.credentials = credentials
 
     def handlers(self) -> dict[str, Handler]:
         handlers: dict[str, Handler] = {
@@ -132,7 +135,7 @@ class System:
             "SystemInfo": self.info,
             "SystemDataUsage": self.data_usage,
             "SystemEvents": self.events,
-            "SystemAuth": auth,
+            "SystemAuth": self.credentials.login,
         }
         for operation in SWARM_OPERATIONS:
             handlers[operation] = not_a_swarm_manager
@@ -311,25 +314,6 @@ def ping(context: RequestContext) -> Reply:
         ],
         b"OK",
     )
-
-
-def auth(context: RequestContext) -> Reply:
-    """Registry login check: any well-formed credentials are accepted."""
-    body = body_of(context)
-    token = body.get("identitytoken") or body.get("IdentityToken")
-    username, password = body.get("username"), body.get("password")
-    well_formed = (
-        isinstance(username, str)
-        and bool(username)
-        and isinstance(password, str)
-        and bool(password)
-    )
-    if not well_formed and not (isinstance(token, str) and token):
-        raise reject(
-            401,
-            "Get https://registry-1.docker.io/v2/: unauthorized: incorrect username or password",
-        )
-    return json_reply({"Status": "Login Succeeded", "IdentityToken": ""})
 
 
 def not_a_swarm_manager(context: RequestContext) -> Reply:
