@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTAINERS",
+    "ENGINE_VERSION",
     "EVENTS",
     "EXECS",
     "IMAGES",
@@ -40,8 +41,10 @@ __all__ = [
     "body_of",
     "go_time",
     "public",
+    "registry_user_agent",
 ]
 
+ENGINE_VERSION = "17.10.0-ce"
 CONTAINERS = "containers"
 IMAGES = "images"
 NETWORKS = "networks"
@@ -211,6 +214,19 @@ class Daemon:
                 400,
                 f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
             )
+
+
+def registry_user_agent(upstream: str) -> str:
+    """The User-Agent the daemon sends the registry: its own, with the client's inside
+    ``UpstreamClient(...)`` (parentheses escaped), which is what the Hub records."""
+    agent = (
+        f"docker/{ENGINE_VERSION} go/go1.8.3 git-commit/f4ffd25 kernel/6.8.0-apitwin "
+        "os/linux arch/amd64"
+    )
+    if not upstream:
+        return agent
+    escaped = upstream.replace("(", "\\(").replace(")", "\\)")
+    return f"{agent} UpstreamClient({escaped})"
 
 
 def stable_hex(*parts: object) -> str:

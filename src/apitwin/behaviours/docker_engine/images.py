@@ -22,6 +22,7 @@ from apitwin.behaviours.docker_engine.daemon import (
     Session,
     go_time,
     public,
+    registry_user_agent,
     stable_hex,
 )
 from apitwin.behaviours.docker_engine.filters import labels_match, parse_filters
@@ -138,7 +139,7 @@ class Images:
             catalog,
             catalog_tag,
             iso(when),
-            user_agent=context.parts.headers.get("user-agent", ""),
+            user_agent=registry_user_agent(context.parts.headers.get("user-agent", "")),
             ip=context.client,
             # An image already here costs the registry a manifest HEAD only: DVP counts
             # that as a version check; anything else is a pull by tag or by digest.

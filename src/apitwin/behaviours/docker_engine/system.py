@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from apitwin.behaviours.base import json_reply, reject
 from apitwin.behaviours.docker_engine.daemon import (
+    ENGINE_VERSION,
     IMAGES,
     VOLUMES,
     Daemon,
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SWARM_OPERATIONS", "System", "version_document"]
 
-ENGINE_VERSION = "17.10.0-ce"
 NOT_A_MANAGER = (
     'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to '
     "connect this node to swarm and try again."
