@@ -259,7 +259,7 @@ class Images:
         filters = parse_filters(
             context.params.get("filters"), ("dangling", "label", "before", "since", "reference")
         )
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             images = sorted(
                 session.tx.list(IMAGES).items, key=lambda i: i["_twin"]["built"], reverse=True
             )
@@ -279,12 +279,12 @@ class Images:
         return json_reply(result)
 
     def inspect(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             image = self.require(session, context.params["name"])
         return json_reply(public(image))
 
     def history(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             image = self.require(session, context.params["name"])
         layers = image["RootFS"]["Layers"]
         built = image["_twin"]["built"]

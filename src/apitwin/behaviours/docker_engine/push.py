@@ -43,7 +43,7 @@ class Push:
         name = str(context.params["name"]).split("@", 1)[0]
         repository = familiar(name).rsplit(":", 1)[0]
         wanted = str(context.params.get("tag") or "")
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             images = session.tx.list(IMAGES).items
         tags = [
             (image, tag)

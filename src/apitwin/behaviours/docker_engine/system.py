@@ -145,7 +145,7 @@ class System:
         return json_reply(version_document(self.daemon.api_version, self.daemon.min_api_version))
 
     def info(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             containers = session.containers()
             images = len(session.tx.list(IMAGES).items)
             now = session.now
@@ -245,7 +245,7 @@ class System:
         )
 
     def data_usage(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             containers = session.containers()
             counts: dict[str, int] = {}
             for container in containers:
@@ -272,7 +272,7 @@ class System:
         since = _moment(params.get("since"), "since")
         until = _moment(params.get("until"), "until")
         filters = parse_filters(params.get("filters"), _EVENT_FILTERS)
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             start = session.now if since is None else since
         if until is not None and until < start:
             raise reject(400, "`since` time must be before `until` time")
@@ -281,7 +281,7 @@ class System:
         async def stream() -> AsyncIterator[bytes]:
             sent: set[tuple[int, str, str]] = set()
             while True:
-                with daemon.session() as session:
+                with daemon.session(write=False) as session:
                     events = session.events()
                     now = session.now
                 fresh = []
