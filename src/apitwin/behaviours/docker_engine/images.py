@@ -161,11 +161,12 @@ class Images:
         params = context.params
         source = str(params.get("fromSrc") or "")
         repo, tag = str(params.get("repo") or ""), str(params.get("tag") or "")
-        if repo and (not _REFERENCE.match(repo.removeprefix("docker.io/")) or
-                     (tag and not _TAG.match(tag))):  # fmt: skip
+        if repo and not _REFERENCE.match(repo.removeprefix("docker.io/")):
             raise reject(
                 400, f"invalid reference format: repository name ({repo}) must be lowercase"
             )
+        if repo and tag and not _TAG.match(tag):
+            raise reject(400, "invalid tag format")
         if source != "-":
             host = source.split("://", 1)[-1].split("/", 1)[0] or source
             message = f'Get "http://{host}": dial tcp: lookup {host}: no such host'

@@ -274,7 +274,7 @@ class System:
         filters = parse_filters(params.get("filters"), _EVENT_FILTERS)
         with self.daemon.session(write=False) as session:
             start = session.now if since is None else since
-        if until is not None and until < start:
+        if since is not None and until is not None and until < since:
             raise reject(400, "`since` time must be before `until` time")
         daemon = self.daemon
 
