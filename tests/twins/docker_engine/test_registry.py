@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from apitwin.behaviours.docker_catalog import digest_of, find_image, recorded_pulls
-from apitwin.behaviours.docker_registry import ensure_catalog, push_tag
+from apitwin.behaviours.docker_registry import ensure_catalog, hub_present, push_tag
 from apitwin.state.memory import MemoryStore
 from tests.conventions.conftest import TwinClient
 from tests.twins.conftest import MOBY, WHALE_2FA, login
@@ -50,6 +50,7 @@ def test_without_a_hub_the_engine_pulls_from_the_catalogue(
 ) -> None:
     store = MemoryStore()
     engine = twin("docker-engine", store=store, empty=True)
+    assert not hub_present(store)
     assert pull(engine, "busybox:1.36")[0] == 200
     status, text = pull(engine, "moby/tool:v1")
     assert status == 404 and "pull access denied for moby/tool" in text
@@ -79,7 +80,8 @@ def test_a_repository_deleted_in_the_hub_can_no_longer_be_pulled(
 
 
 def test_an_empty_hub_has_nothing_to_pull(twin: Callable[..., TwinClient]) -> None:
-    engine, _, _ = together(twin, empty=True)
+    engine, _, store = together(twin, empty=True)
+    assert hub_present(store)  # a Hub twin in this process, even one without repositories
     status, text = pull(engine, "busybox")
     assert status == 404 and "pull access denied for busybox" in text
 
@@ -89,7 +91,9 @@ def test_hub_state_in_a_shared_store_counts_without_a_hub_twin(
 ) -> None:
     """A Hub served by another process leaves its state in the shared store."""
     store = MemoryStore()
+    assert not hub_present(store)
     ensure_catalog(store)
+    assert hub_present(store)
     push_tag(store, "mobyorg", "app", "2.0")
     engine = twin("docker-engine", store=store, empty=True)
     assert pull(engine, "mobyorg/app:2.0")[0] == 200
