@@ -50,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         "targets", nargs="*", help="bundled twin names or paths of OpenAPI documents"
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port, when serving a single twin")
+    serve.add_argument(
+        "--port", type=int, help="port, when serving a single twin; 0: a free port for each twin"
+    )
     serve.add_argument("--seed", type=int, default=0, help="seed of synthesized data (default 0)")
     serve.add_argument("--verbose", "-v", action="store_true", help="print spec warnings")
     serve.add_argument(
@@ -146,22 +148,9 @@ def _resolve_targets(targets: Sequence[str], port: int | None) -> list[tuple[Pro
     if port is not None:
         if not 0 <= port <= 65535:
             raise UsageError(f"--port must be between 0 and 65535, got {port}")
-        if len(chosen) != 1:
-            raise UsageError("--port needs exactly one twin to serve")
-        profile, path = chosen[0]
-        chosen[0] = (
-            Profile(
-                profile.name,
-                profile.spec,
-                port,
-                profile.title,
-                profile.client,
-                profile.error,
-                profile.validation_status,
-                profile.extra,
-            ),
-            path,
-        )
+        if len(chosen) != 1 and port != 0:
+            raise UsageError("--port needs exactly one twin to serve (or 0: free ports for all)")
+        chosen = [(replace(profile, port=port), path) for profile, path in chosen]
     return chosen
 
 

@@ -18,6 +18,7 @@ import requests
 import schemathesis
 
 from apitwin.twins.registry import bundled_names, bundled_profile
+from tests.conformance.known import KNOWN_DOCUMENTED_UNAVAILABLE
 
 EMPTY_TAR = b"\0" * 1024
 
@@ -109,11 +110,32 @@ def after_call(context: Any, case: Any, response: Any) -> None:
             return
 
 
+UNAVAILABLE_MESSAGES = {
+    message for messages in KNOWN_DOCUMENTED_UNAVAILABLE.values() for message in messages
+}
+
+
+def _documented_unavailable(failure: Any, case: Any, response: Any) -> bool:
+    """A 503 the operation declares, with a body known.py names (KNOWN_DOCUMENTED_UNAVAILABLE)."""
+    if getattr(failure, "code", "") != "ST101" or response.status_code != 503:
+        return False
+    if "503" not in (case.operation.definition.raw.get("responses") or {}):
+        return False
+    try:
+        message = json.loads(response.content).get("message")
+    except (ValueError, AttributeError):
+        return False
+    return message in UNAVAILABLE_MESSAGES
+
+
 @schemathesis.hook
 def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
-    """Keep every failure but those the document itself causes (tests/conformance/known.py,
-    KNOWN_FORMAT_SUFFIX_DEFECTS): an XML answer to a path whose ``.{format}`` suffix asked
-    for XML, where the document lists only JSON for the answer."""
+    """Keep every failure but those the document itself causes (tests/conformance/known.py):
+    an XML answer to a path whose ``.{format}`` suffix asked for XML, where the document
+    lists only JSON for the answer (KNOWN_FORMAT_SUFFIX_DEFECTS), and a 503 the operation
+    documents for the case the service is in (KNOWN_DOCUMENTED_UNAVAILABLE)."""
+    if _documented_unavailable(failure, case, response):
+        return False
     if getattr(failure, "code", "") != "ST105" or ".{format}" not in case.path:
         return True
     asked = urlsplit(response.request.url).path.endswith(".xml")

@@ -272,6 +272,32 @@ class Accounts:
     def account_of(self, username: str) -> Account | None:
         return self.users.get(username) or (Account(username) if username else None)
 
+    # -- registry logins (the Engine's /auth and X-Registry-Auth) ----------------------------
+
+    def verify(self, username: str, password: str) -> Account | None:
+        """The account a registry login names, when the password (or one of the account's
+        active personal access tokens) is right. An account with two-factor
+        authentication logs in to the registry with a personal access token only, as on
+        Docker Hub. In open mode any well-formed Docker ID with any password is known."""
+        account = self.account(username)
+        if account is None or not password:
+            return None
+        with self.store.transaction(HUB_TWIN, write=False) as tx:
+            if self._personal_token(tx, account, password) is not None:
+                return account
+        if account.password is None:
+            return account
+        if account.totp_secret or not hmac.compare_digest(password, account.password):
+            return None
+        return account
+
+    def issue_identity_token(self, account: Account) -> str:
+        """A token for ``docker login`` to keep instead of the password (the daemon's
+        ``IdentityToken``): a Hub JWT, kept as an issued credential like every login's."""
+        with self.store.transaction(HUB_TWIN) as tx:
+            now = self.clock().now_in(tx)
+            return self._issue(tx, account, "password", (), now)
+
     # -- logging in -------------------------------------------------------------------------
 
     def login(self, ctx: RequestContext) -> Reply:

@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from apitwin.behaviours.base import Behaviour, json_reply, reject
 from apitwin.behaviours.docker_accounts import (
     HUB_SCHEME,
@@ -32,13 +34,14 @@ from apitwin.behaviours.docker_registry import (
     ensure_catalog,
     new_repository,
     pull_count,
+    register_hub,
     stamp,
 )
 from apitwin.conventions.auth import SchemeInfo
 from apitwin.conventions.credentials import CREDENTIALS_FAMILY, digest
 from apitwin.conventions.pagination import Links, Paginator, PagingError, compile_paginator
-from apitwin.engine.context import Reply, RequestContext
-from apitwin.engine.operation import CompiledOperation
+from apitwin.engine.context import Handler, Reply, RequestContext
+from apitwin.engine.operation import CompiledOperation, Rejection
 from apitwin.spec.document import SpecError
 from apitwin.state.store import Store, Transaction
 
@@ -50,6 +53,9 @@ __all__ = ["install", "paginator_for"]
 LOGIN_OPS = ("PostUsersLogin", "PostUsers2FALogin")
 PAT_SCOPES = ("repo:admin", "repo:write", "repo:read", "repo:public_read")
 NOT_FOUND = "Object not found"
+SCIM_PREFIX = "/v2/scim/"
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+SCIM_JSON = b"application/scim+json"
 
 
 def install(twin: Twin) -> None:
@@ -82,10 +88,12 @@ class HubBehaviour(Behaviour):
     def __init__(self, twin: Twin) -> None:
         super().__init__(twin)
         assert twin.auth is not None
+        register_hub(twin)  # the Engine twin on the same store now pulls from this Hub
         config = dict(twin.profile.extra.get("accounts") or {})
         self.accounts = Accounts(twin, config)
         self.paginators: dict[str, Paginator] = {}
         self._install_auth(set(config.get("public") or ()))
+        self._scim_errors()
         self.bind_all(
             {
                 "PostUsersLogin": self.accounts.login,
@@ -121,6 +129,15 @@ class HubBehaviour(Behaviour):
             if op.operation.security is not None or op_id in LOGIN_OPS or op_id in public:
                 continue  # security: [] (SCIM discovery) or public reads
             op.auth = check
+
+    def _scim_errors(self) -> None:
+        """SCIM operations answer errors as SCIM does (RFC 7644 3.12), in
+        ``application/scim+json``: ``{schemas, status, detail}``, as the document declares
+        for every SCIM error; the rest of the Hub keeps its ``{detail, message}``."""
+        for op in self.operations.values():
+            handler = op.handler
+            if handler is not None and op.operation.path.startswith(SCIM_PREFIX):
+                op.handler = _scim_handler(handler)
 
     def caller(self, ctx: RequestContext) -> Identity | None:
         return identity_of(self.accounts, ctx.parts)
@@ -377,6 +394,21 @@ class HubBehaviour(Behaviour):
         if tag is None:
             raise reject(404, NOT_FOUND)
         return json_reply(tag)
+
+
+def scim_error(status: int, detail: str) -> Reply:
+    body = {"schemas": [SCIM_ERROR], "status": str(status), "detail": detail}
+    return Reply(status, [(b"content-type", SCIM_JSON)], orjson.dumps(body))
+
+
+def _scim_handler(handler: Handler) -> Handler:
+    def serve(ctx: RequestContext) -> Reply:
+        try:
+            return handler(ctx)
+        except Rejection as refused:
+            return scim_error(refused.status, refused.message)
+
+    return serve
 
 
 def _implied(scopes: list[str]) -> list[str]:

@@ -5,13 +5,20 @@ Seeded from the shared catalogue (official images under ``library``, plus
 the Engine twin pulls. Repositories clients create, and tags pushed into them, live
 beside the seeded ones. Any twin sharing the store can read them (``hub_image`` for the
 Engine's pulls); they are written only through the Hub twin or ``push_tag``.
+
+Whether the Engine pulls from this state or from the catalogue alone depends on whether
+a Hub is there (:func:`hub_present`): a Hub twin built in this process on the same store
+(registered by the Hub behaviour), or the Hub's seed or pushed tags already in the store
+(a Hub served by another process on a shared SQLite file or PostgreSQL database).
 """
 
 from __future__ import annotations
 
 import hashlib
+import weakref
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apitwin.behaviours.docker_catalog import (
     CATALOG,
@@ -19,18 +26,25 @@ from apitwin.behaviours.docker_catalog import (
     PULLS_TWIN,
     CatalogImage,
     digest_of,
-    find_image,
     split_reference,
 )
 from apitwin.conventions.clock import TwinClock
 from apitwin.state.store import Store, Transaction
 
+if TYPE_CHECKING:
+    from apitwin.engine.twin import Twin
+
 __all__ = [
     "REPOSITORIES",
     "TAGS",
+    "Lookup",
     "catalog_seeded",
     "ensure_catalog",
     "hub_image",
+    "hub_present",
+    "lookup",
+    "register_hub",
+    "search",
     "image_of",
     "new_repository",
     "pull_count",
@@ -280,19 +294,127 @@ def pull_count(tx_pulls: Transaction, repository: dict[str, Any]) -> int:
 
 
 def hub_image(store: Store, reference: str) -> tuple[CatalogImage, str] | None:
-    """What a pull of ``reference`` finds in the Hub's state: the image and tag, or None.
+    """What a pull of ``reference`` finds: the image and tag, or None (see :func:`lookup`,
+    which also tells an unknown repository from an unknown tag, and a private one)."""
+    return lookup(store, reference).found
 
-    A store the Hub twin never seeded (no Hub twin in this process) answers from the
-    catalogue alone. Private repositories are found too: the registry's own auth is not
-    modelled."""
+
+# -- whether a Hub is there -------------------------------------------------------------
+
+# Hub twins built in this process. Weak: a twin that is dropped (tests build many) must
+# not keep its store alive or count as present.
+_HUB_TWINS: list[weakref.ref[Twin]] = []
+
+
+def register_hub(twin: Twin) -> None:
+    """Called by the Hub behaviour: this twin's store now holds a Hub."""
+    _HUB_TWINS[:] = [ref for ref in _HUB_TWINS if ref() is not None]
+    _HUB_TWINS.append(weakref.ref(twin))
+
+
+def _hub_twin(store: Store) -> Twin | None:
+    """The Hub twin of this process that keeps its state in ``store``, if any. The store
+    is read per call: a forked worker gives every twin a new one."""
+    for ref in _HUB_TWINS:
+        twin = ref()
+        if twin is not None and twin.semantics is not None and twin.semantics.store is store:
+            return twin
+    return None
+
+
+def hub_present(store: Store) -> bool:
+    """Whether pulls go to the Hub's state rather than the catalogue alone: a Hub twin in
+    this process on this store, or Hub state already in the store (seeded by a Hub twin
+    elsewhere, or a tag pushed through the Engine)."""
+    if _hub_twin(store) is not None:
+        return True
+    with store.transaction(HUB, write=False) as tx:
+        return catalog_seeded(tx)
+
+
+def _prepared(store: Store) -> bool:
+    """Seed the Hub's state when a Hub twin that seeds is here (as its own first request
+    would); whether the Hub's state is what counts."""
+    twin = _hub_twin(store)
+    if twin is not None:
+        assert twin.semantics is not None
+        if twin.semantics.seeding_enabled:
+            ensure_catalog(store)
+        return True
+    with store.transaction(HUB, write=False) as tx:
+        return catalog_seeded(tx)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What a pull of one reference finds: whether the repository exists (and is private),
+    and the image and tag when the tag (or digest) does too."""
+
+    repository: str  # namespace/name
+    exists: bool
+    private: bool = False
+    found: tuple[CatalogImage, str] | None = None
+
+
+def _parts(reference: str) -> tuple[str, str, str | None]:
+    """``moby/app:v1`` -> (``moby/app``, ``v1``, None); ``x@sha256:..`` -> (.., .., digest)."""
+    digest = reference.split("@", 1)[1] if "@" in reference else None
     repository_name, tag = split_reference(reference)
     namespace, _, name = repository_name.rpartition("/")
-    namespace = namespace or "library"
+    return f"{namespace or 'library'}/{name}", tag, digest
+
+
+def lookup(store: Store, reference: str) -> Lookup:
+    """Resolve a pull: in the Hub's state when a Hub is present, else in the catalogue."""
+    key, tag, digest = _parts(reference)
+    if not _prepared(store):
+        return _catalog_lookup(key, tag, digest)
     with store.transaction(HUB, write=False) as tx:
-        if not catalog_seeded(tx):
-            return find_image(reference)
-        repository = tx.get(REPOSITORIES, f"{namespace}/{name}")
-        found = tx.get(TAGS, f"{namespace}/{name}/{tag}") if repository else None
-    if repository is None or found is None:
-        return None
-    return image_of(repository, (tag,)), tag
+        repository = tx.get(REPOSITORIES, key)
+        if repository is None:
+            return Lookup(key, False)
+        private = bool(repository.get("is_private"))
+        if digest is None:
+            record = tx.get(TAGS, f"{key}/{tag}")
+        else:
+            record = next(
+                (
+                    t
+                    for t in tx.list(TAGS, parent=key).items
+                    if (t.get("images") or {}).get("digest") == digest
+                ),
+                None,
+            )
+    if record is None:
+        return Lookup(key, True, private)
+    found_tag = str(record["name"])
+    return Lookup(key, True, private, (image_of(repository, (found_tag,)), found_tag))
+
+
+def _catalog_lookup(key: str, tag: str, digest: str | None) -> Lookup:
+    namespace, name = key.split("/", 1)
+    image = next((i for i in CATALOG if i.namespace == namespace and i.name == name), None)
+    if image is None:
+        return Lookup(key, False)
+    if digest is not None:
+        tag = next((t for t in image.tags if digest_of(image, t) == digest), "")
+    if tag not in image.tags:
+        return Lookup(key, True)
+    return Lookup(key, True, False, (image, tag))
+
+
+def search(store: Store, term: str) -> list[CatalogImage]:
+    """Public repositories whose name or description holds ``term``: the Hub's state when
+    a Hub is present, else the catalogue (``docker search`` never shows private ones)."""
+    needle = term.lower()
+    if not _prepared(store):
+        candidates = list(CATALOG)
+    else:
+        with store.transaction(HUB, write=False) as tx:
+            repositories = tx.list(REPOSITORIES, parent=None).items
+        candidates = [image_of(r) for r in repositories if not r.get("is_private")]
+    return [
+        image
+        for image in candidates
+        if needle in image.repository.lower() or needle in image.description.lower()
+    ]

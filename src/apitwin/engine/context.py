@@ -28,6 +28,7 @@ class RequestContext:
     accept: str | None
     origin: str  # scheme://host[:port], for absolute links back to the twin
     path: str = ""  # the request path as sent (base path included, still percent-encoded)
+    client: str = ""  # the client's address (host only), as the server saw it
 
     @property
     def params(self) -> dict[str, Any]:

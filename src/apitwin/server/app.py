@@ -219,8 +219,15 @@ class TwinApp:
             )
         validated = operation.validate(parts, body, headers.get("content-type"))
         if operation.handler is not None:
+            client = scope.get("client")
             context = RequestContext(
-                operation, validated, parts, accept, _origin(scope, headers), sent
+                operation,
+                validated,
+                parts,
+                accept,
+                _origin(scope, headers),
+                sent,
+                str(client[0]) if client else "",
             )
             reply = operation.handler(context)
             status, out, response_body, stream = (

@@ -28,11 +28,18 @@ class DockerCli:
     host: str
     config: Path
 
-    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, check: bool = True, input_text: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
         env.update(DOCKER_HOST=self.host, DOCKER_CONFIG=str(self.config), NO_COLOR="1")
         done = subprocess.run(
-            ["docker", *args], env=env, capture_output=True, text=True, timeout=60
+            ["docker", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            input=input_text,
         )
         if check and done.returncode != 0:
             raise AssertionError(f"docker {' '.join(args)} failed: {done.stderr}")

@@ -286,7 +286,8 @@ def test_pull_streams_progress_and_records_the_pull() -> None:
         assert [(p["namespace"], p["repository"], p["tag"]) for p in pulls] == [
             ("library", "nginx", "1.27")
         ]
-        assert pulls[0]["user_agent"] == "docker/28.2.2 (linux)"
+        # the registry sees the daemon's user agent with the client's inside
+        assert pulls[0]["user_agent"].endswith(r" UpstreamClient(docker/28.2.2 \(linux\))")
         unknown = engine.post("/v1.33/images/create?fromImage=nobody/nothing&tag=latest")
         assert unknown.status_code == 404
         assert "pull access denied for nobody/nothing" in message(unknown)

@@ -7,10 +7,13 @@ events all that produces. The modules here keep that state in the twin's store:
 - ``daemon.py``: sessions (one transaction at one moment of the twin clock), ids, events
 - ``containers.py``: the container state machine and what can be read about a container
 - ``commands.py``: what a container's command does once started (output, exit, duration)
-- ``images.py``: pull (from ``docker_catalog``), list, inspect, tag, remove, search, prune
+- ``images.py``: pull (from the Hub twin's state when a Hub is present, else the
+  catalogue; ``docker_registry``), import, list, inspect, tag, remove, search, prune
+- ``push.py``: push into the Hub's state (``docker_registry.push_tag``)
+- ``credentials.py``: ``POST /auth`` and ``X-Registry-Auth`` against the Hub's accounts
 - ``networks.py`` / ``volumes.py``: networks with their endpoints, volumes and mounts
 - ``execs.py``: exec instances (create, start, inspect)
-- ``system.py``: ping, version, info, df, events, login, the swarm refusals
+- ``system.py``: ping, version, info, df, events, the swarm refusals
 - ``filters.py`` / ``streams.py``: the JSON ``filters`` parameter; framed and NDJSON bodies
 
 A stateless twin (``--stateless``) has no store: only ``/version`` is served here (so
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from apitwin.behaviours.base import Behaviour, json_reply
 from apitwin.behaviours.docker_engine.containers import Containers
+from apitwin.behaviours.docker_engine.credentials import RegistryCredentials
 from apitwin.behaviours.docker_engine.daemon import (
     CONTAINERS,
     IMAGES,
@@ -33,6 +37,7 @@ from apitwin.behaviours.docker_engine.daemon import (
 from apitwin.behaviours.docker_engine.execs import Execs
 from apitwin.behaviours.docker_engine.images import Images
 from apitwin.behaviours.docker_engine.networks import Networks
+from apitwin.behaviours.docker_engine.push import Push
 from apitwin.behaviours.docker_engine.system import System, version_document
 from apitwin.behaviours.docker_engine.volumes import Volumes
 
@@ -59,15 +64,17 @@ class DockerEngine(Behaviour):
         for family in OWNED_FAMILIES:
             semantics.runtimes.pop(family, None)
         daemon = Daemon(twin, semantics.store, auth.clock)
-        images = Images(daemon)
+        credentials = RegistryCredentials(daemon)
+        images = Images(daemon, credentials)
         containers = Containers(daemon, images)
         for part in (
             images,
+            Push(daemon, images, credentials),
             containers,
             Networks(daemon),
             Volumes(daemon),
             Execs(daemon),
-            System(daemon, containers),
+            System(daemon, containers, credentials),
         ):
             self.bind_all(part.handlers())
 

@@ -150,12 +150,19 @@ class Containers:
     # -- the clock --------------------------------------------------------------------
 
     def settle(self, session: Session) -> None:
-        """Exit every running container whose command has ended by now."""
+        """Exit every running container whose command has ended by now (the daemon calls
+        this only when its kept due time has come), and keep the next due time."""
+        upcoming: float | None = None
         for container in session.tx.list(CONTAINERS).items:
             state, twin = container["State"], container["_twin"]
             due = twin.get("exit_at")
-            if state["Running"] and not state["Paused"] and due is not None and due <= session.now:
+            if not state["Running"] or state["Paused"] or due is None:
+                continue
+            if due <= session.now:
                 self._exit(session, container, twin.get("exit_code", 0), at=due)
+            elif upcoming is None or due < upcoming:
+                upcoming = due
+        self.daemon.reschedule(session.tx, upcoming)
 
     def _exit(self, session: Session, container: dict[str, Any], code: int, at: float) -> None:
         state = container["State"]
@@ -365,7 +372,7 @@ class Containers:
     # -- reads ------------------------------------------------------------------------
 
     def inspect(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             container = session.container(context.params["id"])
             document = public(container)
             if context.params.get("size"):
@@ -386,7 +393,7 @@ class Containers:
                 raise reject(400, f"Invalid filter 'status={status}'")
         limit = params.get("limit")
         show_all = bool(params.get("all")) or (limit is not None and limit > 0)
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             containers = session.containers()
             matched = [c for c in containers if self._matches(session, c, filters, show_all)]
             if limit is not None and limit > 0:
@@ -497,7 +504,7 @@ class Containers:
         return f"Exited ({state['ExitCode']}) {ago} ago"
 
     def top(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             container = session.container(context.params["id"])
         state = container["State"]
         if not state["Running"]:
@@ -530,7 +537,7 @@ class Containers:
         streams = {1} if stdout else set()
         if stderr:
             streams.add(2)
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             container = session.container(params["id"])
         tty = bool(container["Config"]["Tty"])
         timestamps = bool(params.get("timestamps"))
@@ -555,7 +562,7 @@ class Containers:
             yield body
             while True:
                 await asyncio.sleep(POLL_SECONDS)
-                with self.daemon.session() as session:
+                with self.daemon.session(write=False) as session:
                     current = session.tx.get(CONTAINERS, container_id)
                 if current is None:
                     return
@@ -572,7 +579,7 @@ class Containers:
         )
 
     def stats(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             container = session.container(context.params["id"])
             sample = _stats_sample(container, session.now, 0)
         if context.params.get("stream") is False or not container["State"]["Running"]:
@@ -585,7 +592,7 @@ class Containers:
             yield orjson.dumps(sample) + b"\n"
             for number in range(1, 3):  # a short stream: three samples, a second apart
                 await asyncio.sleep(1.0)
-                with self.daemon.session() as session:
+                with self.daemon.session(write=False) as session:
                     current = session.tx.get(CONTAINERS, container_id)
                     if current is None or not current["State"]["Running"]:
                         return
@@ -594,7 +601,7 @@ class Containers:
         return Reply(200, [(b"content-type", b"application/json")], stream=samples())
 
     def changes(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             container = session.container(context.params["id"])
         if "started" not in container["_twin"]:
             return json_reply([])
@@ -607,7 +614,7 @@ class Containers:
         )
 
     def export(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             container = session.container(context.params["id"])
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as archive:
@@ -624,7 +631,7 @@ class Containers:
 
     def attach(self, context: RequestContext) -> Reply:
         """Without a hijacked connection only the logs part can be served."""
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             container = session.container(context.params["id"])
         if not context.params.get("logs"):
             return raw_stream_reply(b"")
@@ -634,7 +641,7 @@ class Containers:
         )
 
     def resize(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             container = session.container(context.params["id"])
         if not container["State"]["Running"]:
             raise reject(409, f"Container {container['Id']} is not running")
@@ -682,6 +689,8 @@ class Containers:
             self._exit(session, container, plan.exit_code, session.now)
         else:
             session.save(CONTAINERS, container["Id"], container)
+            if twin["exit_at"] is not None:
+                self.daemon.schedule(session.tx, twin["exit_at"])
 
     def _stop(self, session: Session, container: dict[str, Any], signal: int = 15) -> None:
         """``docker stop``: SIGTERM, then SIGKILL when the program ignores it."""
@@ -777,6 +786,8 @@ class Containers:
                 raise reject(409, f"Container {container['Id']} is not paused")
             state.update(Paused=False, Status="running")
             session.save(CONTAINERS, container["Id"], container)
+            if container["_twin"].get("exit_at") is not None:  # due while paused: now
+                self.daemon.schedule(session.tx, container["_twin"]["exit_at"])
             session.event("container", "unpause", container["Id"], self._attributes(container))
         return Reply(204)
 
@@ -873,7 +884,7 @@ class Containers:
         condition = context.params.get("condition") or "not-running"
         if condition not in _WAIT_CONDITIONS:
             raise reject(400, f'invalid condition: "{condition}"')
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             container = session.container(context.params["id"])
         container_id = container["Id"]
         exits = container["_twin"].get("exits", 0)
@@ -894,7 +905,7 @@ class Containers:
         async def waiting() -> AsyncIterator[bytes]:
             nonlocal last_code
             while True:
-                with self.daemon.session() as session:
+                with self.daemon.session(write=False) as session:
                     current = session.tx.get(CONTAINERS, container_id)
                 if current is not None:
                     last_code = int(current["State"]["ExitCode"])

@@ -2,9 +2,11 @@
 
 Containers, images, networks and volumes are JSON documents in the twin's store, kept in
 the shape the daemon shows them (``Id``, ``Name``, ``State``, ...) plus a private
-``_twin`` part the API never shows. Every request runs in one :class:`Session`: a write
+``_twin`` part the API never shows. Every request runs in one :class:`Session`: a
 transaction with the twin clock's reading, in which containers whose command has ended by
-now are settled first, so that every answer sees the same, current state.
+now are settled first, so that every answer sees the same, current state. The earliest
+such moment is kept in one record, so a read when nothing is due costs a read-only
+transaction and no scan of the containers.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTAINERS",
+    "ENGINE_VERSION",
     "EVENTS",
     "EXECS",
     "IMAGES",
@@ -40,8 +43,10 @@ __all__ = [
     "body_of",
     "go_time",
     "public",
+    "registry_user_agent",
 ]
 
+ENGINE_VERSION = "17.10.0-ce"
 CONTAINERS = "containers"
 IMAGES = "images"
 NETWORKS = "networks"
@@ -49,6 +54,9 @@ VOLUMES = "volumes"
 EVENTS = "events"
 EXECS = "execs"
 ZERO_TIME = "0001-01-01T00:00:00Z"
+# The daemon's own bookkeeping: the earliest moment a running container's command ends.
+DAEMON = "__daemon__"
+DUE = "due"
 
 _ADJECTIVES = (
     "admiring", "brave", "clever", "dreamy", "eager", "focused", "gallant", "happy",
@@ -185,12 +193,43 @@ class Daemon:
         self.settle: Any = None  # set by the containers module: settles due containers
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        with self.store.transaction(self.twin.name) as tx:
+    def session(self, write: bool = True) -> Iterator[Session]:
+        """One request's transaction at one moment of the twin clock, with the containers
+        whose command has ended by then settled first. A read (``write=False``) runs in a
+        read-only transaction unless some container is due, which the earliest due time
+        kept beside the containers tells without scanning them."""
+        name = self.twin.name
+        if not write:
+            with self.store.transaction(name, write=False) as tx:
+                now = self.clock.now_in(tx)
+                if not self.due(tx, now):
+                    yield Session(self, tx, now)
+                    return
+        with self.store.transaction(name) as tx:
             session = Session(self, tx, self.clock.now_in(tx))
-            if self.settle is not None:
+            if self.settle is not None and self.due(tx, session.now):
                 self.settle(session)
             yield session
+
+    @staticmethod
+    def due(tx: Transaction, now: float) -> bool:
+        """Whether a running container's command may have ended by ``now``."""
+        record = tx.get(DAEMON, DUE)
+        return record is not None and record.get("at") is not None and record["at"] <= now
+
+    @staticmethod
+    def schedule(tx: Transaction, at: float) -> None:
+        """A running container's command ends at ``at``: keep the earliest such time. The
+        kept time may be earlier than the true earliest (a container stopped before its
+        time), which only costs one scan that finds nothing and moves it on."""
+        record = tx.get(DAEMON, DUE)
+        if record is None or record.get("at") is None or at < record["at"]:
+            tx.put(DAEMON, DUE, {"at": at})
+
+    @staticmethod
+    def reschedule(tx: Transaction, at: float | None) -> None:
+        """After a scan: the earliest time still ahead (None when nothing runs out)."""
+        tx.put(DAEMON, DUE, {"at": at})
 
     def new_id(self, tx: Transaction, kind: str) -> tuple[str, int]:
         """A 64-hex id that is the same for the same seed and history (stable tests)."""
@@ -211,6 +250,19 @@ class Daemon:
                 400,
                 f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
             )
+
+
+def registry_user_agent(upstream: str) -> str:
+    """The User-Agent the daemon sends the registry: its own, with the client's inside
+    ``UpstreamClient(...)`` (parentheses escaped), which is what the Hub records."""
+    agent = (
+        f"docker/{ENGINE_VERSION} go/go1.8.3 git-commit/f4ffd25 kernel/6.8.0-apitwin "
+        "os/linux arch/amd64"
+    )
+    if not upstream:
+        return agent
+    escaped = upstream.replace("(", "\\(").replace(")", "\\)")
+    return f"{agent} UpstreamClient({escaped})"
 
 
 def stable_hex(*parts: object) -> str:

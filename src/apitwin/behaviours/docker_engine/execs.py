@@ -122,11 +122,11 @@ class Execs:
         return Reply(200, [(b"content-type", RAW_STREAM), (b"connection", b"close")], output)
 
     def inspect(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             record = self._find(session, context.params["id"])
         return json_reply(public(record))
 
     def resize(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             self._find(session, context.params["id"])
         return Reply(201)

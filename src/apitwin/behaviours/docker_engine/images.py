@@ -7,18 +7,14 @@ A pull is recorded with :func:`record_pull` so the Docker Hub and DVP twins can 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 from apitwin.behaviours.base import json_reply, reject
-from apitwin.behaviours.docker_catalog import (
-    CATALOG,
-    CatalogImage,
-    digest_of,
-    find_image,
-    record_pull,
-)
+from apitwin.behaviours.docker_catalog import CatalogImage, digest_of, record_pull
+from apitwin.behaviours.docker_engine.credentials import RegistryCredentials
 from apitwin.behaviours.docker_engine.daemon import (
     CONTAINERS,
     IMAGES,
@@ -26,10 +22,12 @@ from apitwin.behaviours.docker_engine.daemon import (
     Session,
     go_time,
     public,
+    registry_user_agent,
     stable_hex,
 )
 from apitwin.behaviours.docker_engine.filters import labels_match, parse_filters
 from apitwin.behaviours.docker_engine.streams import json_lines, ndjson_reply
+from apitwin.behaviours.docker_registry import lookup, search
 from apitwin.conventions.clock import iso
 from apitwin.engine.context import Handler, Reply, RequestContext
 
@@ -65,8 +63,9 @@ def _repository(tag: str) -> str:
 
 
 class Images:
-    def __init__(self, daemon: Daemon) -> None:
+    def __init__(self, daemon: Daemon, credentials: RegistryCredentials) -> None:
         self.daemon = daemon
+        self.credentials = credentials
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -113,31 +112,40 @@ class Images:
         params = context.params
         source = params.get("fromImage")
         if not source:
-            raise reject(400, "importing an image (fromSrc) is not supported by the twin")
+            return self._import(context)
+        auth = self.credentials.of(context)
         tag = params.get("tag") or ""
         reference = f"{source}@{tag}" if tag.startswith("sha256:") else source
         if tag and not tag.startswith("sha256:"):
             reference = f"{source}:{tag}"
-        found = self._resolve(reference)
+        found = lookup(self.daemon.store, reference)
         repository = familiar(reference.split("@", 1)[0]).rsplit(":", 1)[0]
-        if found is None:
-            if _repository(familiar(source)).split("/")[0] in {r.repository for r in CATALOG}:
-                wanted = tag or familiar(reference).rsplit(":", 1)[1]
-                raise reject(404, f"manifest for {repository}:{wanted} not found: manifest unknown")
+        namespace = found.repository.split("/", 1)[0]
+        if not found.exists or not self.credentials.may_read(auth, namespace, found.private):
             raise reject(
                 404,
                 f"pull access denied for {repository}, repository does not exist or may "
                 "require 'docker login': denied: requested access to the resource is denied",
             )
-        catalog, catalog_tag = found
+        if found.found is None:
+            wanted = tag or familiar(reference).rsplit(":", 1)[1]
+            raise reject(404, f"manifest for {repository}:{wanted} not found: manifest unknown")
+        catalog, catalog_tag = found.found
         with self.daemon.session() as session:
-            lines, when = self._store_pull(session, catalog, catalog_tag)
+            lines, when, fresh = self._store_pull(session, catalog, catalog_tag)
+        by_digest = "@" in reference
         record_pull(
             self.daemon.store,
             catalog,
             catalog_tag,
             iso(when),
-            user_agent=context.parts.headers.get("user-agent", ""),
+            user_agent=registry_user_agent(context.parts.headers.get("user-agent", "")),
+            ip=context.client,
+            # An image already here costs the registry a manifest HEAD only: DVP counts
+            # that as a version check; anything else is a pull by tag or by digest.
+            action="pull_by_digest" if by_digest else "pull_by_tag" if fresh else "version_check",
+            http_method="GET" if fresh or by_digest else "HEAD",
+            reference=reference.split("@", 1)[1] if by_digest else catalog_tag,
         )
 
         async def progress() -> AsyncIterator[bytes]:
@@ -146,20 +154,46 @@ class Images:
 
         return ndjson_reply(progress())
 
-    @staticmethod
-    def _resolve(reference: str) -> tuple[CatalogImage, str] | None:
-        if "@" in reference:
-            name, digest = reference.split("@", 1)
-            for image in CATALOG:
-                for tag in image.tags:
-                    if digest_of(image, tag) == digest and find_image(f"{name}:{tag}"):
-                        return image, tag
-            return None
-        return find_image(familiar(reference))
+    def _import(self, context: RequestContext) -> Reply:
+        """``docker import``: ``fromSrc=-`` makes an image of the uploaded archive. A URL
+        would be fetched by the daemon; the twin has no network, so the answer is the
+        daemon's fetch error in the stream (the daemon answers 200 before it fetches)."""
+        params = context.params
+        source = str(params.get("fromSrc") or "")
+        repo, tag = str(params.get("repo") or ""), str(params.get("tag") or "")
+        if repo and not _REFERENCE.match(repo.removeprefix("docker.io/")):
+            raise reject(
+                400, f"invalid reference format: repository name ({repo}) must be lowercase"
+            )
+        if repo and tag and not _TAG.match(tag):
+            raise reject(400, "invalid tag format")
+        if source != "-":
+            host = source.split("://", 1)[-1].split("/", 1)[0] or source
+            message = f'Get "http://{host}": dial tcp: lookup {host}: no such host'
+            return ndjson_reply(_once({"errorDetail": {"message": message}, "error": message}))
+        body = context.request.body
+        data = body if isinstance(body, bytes) else str(body or "").encode()
+        archive = CatalogImage("", "import", "", (), len(data), 0, 0, ())
+        image_hex = stable_hex("import", hashlib.sha256(data).hexdigest())
+        with self.daemon.session() as session:
+            image = session.tx.get(IMAGES, image_hex) or _image_document(
+                archive, "latest", image_hex, [f"sha256:{stable_hex('layer', image_hex)}"]
+            )
+            image["_twin"]["built"] = int(session.now)
+            image["Created"] = go_time(session.now)
+            if repo:
+                name = familiar(f"{repo}:{tag or 'latest'}")
+                self._untag_elsewhere(session, name, image_hex)
+                if name not in image["RepoTags"]:
+                    image["RepoTags"].append(name)
+            session.save(IMAGES, image_hex, image)
+            session.event("image", "import", image["Id"], {"name": image["Id"]})
+        return ndjson_reply(_once({"status": image["Id"]}))
 
     def _store_pull(
         self, session: Session, catalog: CatalogImage, tag: str
-    ) -> tuple[list[dict[str, Any]], float]:
+    ) -> tuple[list[dict[str, Any]], float, bool]:
+        """Progress lines, the time, and whether anything was downloaded."""
         digest = digest_of(catalog, tag)
         name = f"{catalog.repository}:{tag}"
         image_hex = stable_hex("image", digest)
@@ -169,7 +203,7 @@ class Images:
         if existing is not None and name in existing["RepoTags"]:
             lines.append({"status": f"Digest: {digest}"})
             lines.append({"status": f"Status: Image is up to date for {name}"})
-            return lines, session.now
+            return lines, session.now, False
         layers = _layers(catalog, tag)
         size = catalog.size
         for layer in layers:
@@ -210,7 +244,7 @@ class Images:
         image["Metadata"] = {"LastTagTime": go_time(session.now)}
         session.save(IMAGES, image_hex, image)
         session.event("image", "pull", name, {"name": name})
-        return lines, session.now
+        return lines, session.now, True
 
     @staticmethod
     def _untag_elsewhere(session: Session, name: str, keep: str) -> None:
@@ -226,7 +260,7 @@ class Images:
         filters = parse_filters(
             context.params.get("filters"), ("dangling", "label", "before", "since", "reference")
         )
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             images = sorted(
                 session.tx.list(IMAGES).items, key=lambda i: i["_twin"]["built"], reverse=True
             )
@@ -246,12 +280,12 @@ class Images:
         return json_reply(result)
 
     def inspect(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             image = self.require(session, context.params["name"])
         return json_reply(public(image))
 
     def history(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             image = self.require(session, context.params["name"])
         layers = image["RootFS"]["Layers"]
         built = image["_twin"]["built"]
@@ -282,13 +316,11 @@ class Images:
 
     def search(self, context: RequestContext) -> Reply:
         params = context.params
-        term = str(params.get("term", "")).lower()
+        term = str(params.get("term", ""))
         limit = params.get("limit") or 25
         filters = parse_filters(params.get("filters"), ("is-official", "is-automated", "stars"))
         found = []
-        for image in CATALOG:
-            if term not in image.repository.lower() and term not in image.description.lower():
-                continue
+        for image in search(self.daemon.store, term):
             official = image.namespace == "library"
             if "is-official" in filters and (filters["is-official"][0] == "true") != official:
                 continue
@@ -424,6 +456,10 @@ class Images:
                 deleted.append({"Deleted": image["Id"]})
                 reclaimed += image["Size"]
         return json_reply({"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed})
+
+
+async def _once(line: dict[str, Any]) -> AsyncIterator[bytes]:
+    yield json_lines([line])
 
 
 def summary(image: dict[str, Any], containers: int) -> dict[str, Any]:

@@ -191,7 +191,7 @@ class Networks:
             context.params.get("filters"),
             ("driver", "id", "label", "name", "scope", "type", "dangling"),
         )
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             result = []
             for network in all_networks(session):
                 if not _network_matches(session, network, filters):
@@ -200,7 +200,7 @@ class Networks:
         return json_reply(result)
 
     def inspect(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             network = find_network(session, context.params["id"])
             return json_reply({**public(network), "Containers": _members(session, network)})
 

@@ -1,5 +1,5 @@
-"""System endpoints: ping, version, info, disk usage, events, registry login, and the
-answers of a daemon that is not a swarm manager."""
+"""System endpoints: ping, version, info, disk usage, events, and the answers of a
+daemon that is not a swarm manager (registry login: credentials.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from apitwin.behaviours.base import json_reply, reject
 from apitwin.behaviours.docker_engine.daemon import (
+    ENGINE_VERSION,
     IMAGES,
     VOLUMES,
     Daemon,
-    body_of,
     go_time,
     public,
     stable_hex,
@@ -26,10 +26,10 @@ from apitwin.engine.context import Handler, Reply, RequestContext
 
 if TYPE_CHECKING:
     from apitwin.behaviours.docker_engine.containers import Containers
+    from apitwin.behaviours.docker_engine.credentials import RegistryCredentials
 
 __all__ = ["SWARM_OPERATIONS", "System", "version_document"]
 
-ENGINE_VERSION = "17.10.0-ce"
 NOT_A_MANAGER = (
     'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to '
     "connect this node to swarm and try again."
@@ -121,9 +121,12 @@ def _event_matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool
 
 
 class System:
-    def __init__(self, daemon: Daemon, containers: Containers) -> None:
+    def __init__(
+        self, daemon: Daemon, containers: Containers, credentials: RegistryCredentials
+    ) -> None:
         self.daemon = daemon
         self.containers = containers
+        self.credentials = credentials
 
     def handlers(self) -> dict[str, Handler]:
         handlers: dict[str, Handler] = {
@@ -132,7 +135,7 @@ class System:
             "SystemInfo": self.info,
             "SystemDataUsage": self.data_usage,
             "SystemEvents": self.events,
-            "SystemAuth": auth,
+            "SystemAuth": self.credentials.login,
         }
         for operation in SWARM_OPERATIONS:
             handlers[operation] = not_a_swarm_manager
@@ -142,7 +145,7 @@ class System:
         return json_reply(version_document(self.daemon.api_version, self.daemon.min_api_version))
 
     def info(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             containers = session.containers()
             images = len(session.tx.list(IMAGES).items)
             now = session.now
@@ -242,7 +245,7 @@ class System:
         )
 
     def data_usage(self, context: RequestContext) -> Reply:
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             containers = session.containers()
             counts: dict[str, int] = {}
             for container in containers:
@@ -269,16 +272,16 @@ class System:
         since = _moment(params.get("since"), "since")
         until = _moment(params.get("until"), "until")
         filters = parse_filters(params.get("filters"), _EVENT_FILTERS)
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             start = session.now if since is None else since
-        if until is not None and until < start:
+        if since is not None and until is not None and until < since:
             raise reject(400, "`since` time must be before `until` time")
         daemon = self.daemon
 
         async def stream() -> AsyncIterator[bytes]:
             sent: set[tuple[int, str, str]] = set()
             while True:
-                with daemon.session() as session:
+                with daemon.session(write=False) as session:
                     events = session.events()
                     now = session.now
                 fresh = []
@@ -311,25 +314,6 @@ def ping(context: RequestContext) -> Reply:
         ],
         b"OK",
     )
-
-
-def auth(context: RequestContext) -> Reply:
-    """Registry login check: any well-formed credentials are accepted."""
-    body = body_of(context)
-    token = body.get("identitytoken") or body.get("IdentityToken")
-    username, password = body.get("username"), body.get("password")
-    well_formed = (
-        isinstance(username, str)
-        and bool(username)
-        and isinstance(password, str)
-        and bool(password)
-    )
-    if not well_formed and not (isinstance(token, str) and token):
-        raise reject(
-            401,
-            "Get https://registry-1.docker.io/v2/: unauthorized: incorrect username or password",
-        )
-    return json_reply({"Status": "Login Succeeded", "IdentityToken": ""})
 
 
 def not_a_swarm_manager(context: RequestContext) -> Reply:

@@ -136,7 +136,7 @@ class Volumes:
         filters = parse_filters(
             context.params.get("filters"), ("name", "driver", "label", "dangling")
         )
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             found = []
             for volume in session.tx.list(VOLUMES).items:
                 if "name" in filters and not any(v in volume["Name"] for v in filters["name"]):
@@ -168,7 +168,7 @@ class Volumes:
 
     def inspect(self, context: RequestContext) -> Reply:
         name = context.params["name"]
-        with self.daemon.session() as session:
+        with self.daemon.session(write=False) as session:
             volume = session.tx.get(VOLUMES, name)
         if volume is None:
             raise reject(404, f"get {name}: no such volume")
