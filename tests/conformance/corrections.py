@@ -252,232 +252,6 @@ def dracoon_list_language(doc: dict[str, Any]) -> int:
             pattern = patterns.get(param.get("name", "")) if param.get("in") == "query" else None
             if pattern and isinstance(schema, dict) and schema.get("type") == "string":
                 schema["pattern"] = pattern
-
-
-def _operation(doc: dict[str, Any], method: str, path: str) -> dict[str, Any]:
-    operation: dict[str, Any] = doc["paths"][path][method]
-    return operation
-
-
-def _parameter(doc: dict[str, Any], method: str, path: str, name: str) -> dict[str, Any]:
-    for param in _operation(doc, method, path).get("parameters", []):
-        if param.get("name") == name:
-            found: dict[str, Any] = param
-            return found
-    raise KeyError(f"{method} {path}: no parameter {name}")
-
-
-def _request_body_schema(doc: dict[str, Any], method: str, path: str) -> dict[str, Any]:
-    schema: dict[str, Any] = _operation(doc, method, path)["requestBody"]["content"][
-        "application/json"
-    ]["schema"]
-    return schema
-
-
-def _declare(doc: dict[str, Any], method: str, path: str, status: str, text: str) -> int:
-    error = {"$ref": "#/components/schemas/ErrorResponse"}
-    _operation(doc, method, path)["responses"][status] = {
-        "description": text,
-        "content": {"application/json": {"schema": error}},
-    }
-    return 1
-
-
-# -- Docker Engine --------------------------------------------------------------------------
-
-_STRINGS = {"type": "array", "items": {"type": "string"}}
-_NUMBERS = {"type": "array", "items": {"type": "string", "pattern": "^-?[0-9]{1,3}$"}}
-_BOOLEANS = {"type": "array", "items": {"type": "string", "enum": ["true", "false"]}}
-_TIMES = {"type": "array", "items": {"type": "string", "pattern": "^[0-9]{1,10}$"}}
-_STATUSES = ["created", "restarting", "running", "removing", "paused", "exited", "dead"]
-# Filter names (and the values each takes) per operation, from the document's own
-# descriptions of the `filters` parameter.
-DOCKER_FILTERS: dict[tuple[str, str], dict[str, Any]] = {
-    ("get", "/containers/json"): {
-        "status": {"type": "array", "items": {"type": "string", "enum": _STATUSES}},
-        "exited": _NUMBERS,
-        **dict.fromkeys(("id", "name", "label", "network", "volume"), _STRINGS),
-    },
-    ("post", "/containers/prune"): {"until": _TIMES, "label": _STRINGS},
-    ("get", "/images/json"): {"dangling": _BOOLEANS, "label": _STRINGS, "reference": _STRINGS},
-    ("post", "/images/prune"): {"dangling": _BOOLEANS, "until": _TIMES, "label": _STRINGS},
-    ("get", "/images/search"): {
-        "is-official": _BOOLEANS,
-        "is-automated": _BOOLEANS,
-        "stars": {"type": "array", "items": {"type": "string", "pattern": "^[0-9]{1,4}$"}},
-    },
-    ("get", "/networks"): {
-        "type": {"type": "array", "items": {"type": "string", "enum": ["builtin", "custom"]}},
-        "dangling": _BOOLEANS,
-        **dict.fromkeys(("driver", "id", "label", "name", "scope"), _STRINGS),
-    },
-    ("post", "/networks/prune"): {"until": _TIMES, "label": _STRINGS},
-    ("get", "/volumes"): {
-        "dangling": _BOOLEANS,
-        **dict.fromkeys(("name", "driver", "label"), _STRINGS),
-    },
-    ("post", "/volumes/prune"): {"label": _STRINGS},
-    ("get", "/events"): dict.fromkeys(
-        (
-            "config",
-            "container",
-            "daemon",
-            "event",
-            "image",
-            "label",
-            "network",
-            "node",
-            "plugin",
-            "scope",
-            "secret",
-            "service",
-            "type",
-            "volume",
-        ),
-        _STRINGS,
-    ),  # fmt: skip
-}
-
-
-def docker_json_filters(doc: dict[str, Any]) -> int:
-    """`filters` is "a JSON encoded value of the filters (a map[string][]string)" with
-    the names each description lists: a JSON object of those names to lists of strings,
-    sent as JSON (the parameter's `content`)."""
-    for (method, path), names in DOCKER_FILTERS.items():
-        param = _parameter(doc, method, path, "filters")
-        param.pop("schema", None)
-        schema = {"type": "object", "properties": names, "additionalProperties": False}
-        param["content"] = {"application/json": {"schema": schema}}
-    return len(DOCKER_FILTERS)
-
-
-def docker_profile_fixes(doc: dict[str, Any]) -> int:
-    """The places the twin's profile corrects (`document_fixes`, each with its reason),
-    and IPAM options as the daemon sends them: a map, null when there are none."""
-    fixes = bundled_profile("docker-engine").extra.get("document_fixes") or []
-    for fix in fixes:
-        *parents, last = fix["pointer"].lstrip("/").split("/")
-        node: Any = doc
-        for part in parents:
-            node = node[part]
-        node[last] = copy.deepcopy(fix["value"])
-    doc["components"]["schemas"]["IPAM"]["properties"]["Options"] = {
-        "type": "object",
-        "additionalProperties": {"type": "string"},
-        "nullable": True,
-    }
-    return len(fixes) + 1
-
-
-def docker_nil_lists(doc: dict[str, Any]) -> int:
-    """Lists the daemon leaves unset are sent as null (Go's nil slice): `SystemStatus`,
-    plugin `Authorization` and `GenericResources` of /info, a volume list's `Warnings`,
-    what a prune deleted when it deleted nothing. On Linux `Isolation` is ""."""
-    schemas = doc["components"]["schemas"]
-    places = [
-        schemas["SystemInfo"]["properties"]["SystemStatus"],
-        schemas["PluginsInfo"]["properties"]["Authorization"],
-        schemas["GenericResources"],
-    ]
-    for method, path, field in (
-        ("get", "/volumes", "Warnings"),
-        ("post", "/images/prune", "ImagesDeleted"),
-        ("post", "/containers/prune", "ContainersDeleted"),
-        ("post", "/networks/prune", "NetworksDeleted"),
-        ("post", "/volumes/prune", "VolumesDeleted"),
-    ):
-        answer = _operation(doc, method, path)["responses"]["200"]["content"]["application/json"]
-        places.append(answer["schema"]["properties"][field])
-    for schema in places:
-        schema["nullable"] = True
-    isolation = schemas["SystemInfo"]["properties"]["Isolation"]
-    isolation["enum"] = ["", *isolation["enum"]]
-    return len(places) + 1
-
-
-_CONTAINER_NAME = "^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$"
-_REFERENCE = "^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$"
-_TAG = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
-
-
-def docker_request_rules(doc: dict[str, Any]) -> int:
-    """Rules the daemon applies to requests and the document states only in words:
-    container names `[a-zA-Z0-9][a-zA-Z0-9_.-]+`, a network has a name, image references and tags in their
-    grammar, a container is created from an `Image`, an exec needs a `Cmd`, `wait`'s
-    conditions are the three it lists, logs need at least one of `stdout`/`stderr` (the
-    checker's copy asks for `stdout`), `/events` times are Unix timestamps (and the
-    copy asks for a window in the past: without `until` the answer never ends), a build or
-    archive upload is a tar archive (never empty: an empty one is 1,024 zero bytes)."""
-    changed = 0
-    for method, path in (("post", "/containers/create"), ("post", "/containers/{id}/rename")):
-        _parameter(doc, method, path, "name")["schema"]["pattern"] = _CONTAINER_NAME
-        changed += 1
-    media = _operation(doc, "post", "/containers/create")["requestBody"]["content"]
-    image = {
-        "required": ["Image"],
-        "properties": {"Image": {"type": "string", "pattern": _REFERENCE}},
-    }
-    for entry in media.values():
-        entry["schema"] = {"allOf": [entry["schema"], image]}
-    exec_body = _request_body_schema(doc, "post", "/containers/{id}/exec")
-    exec_body["required"] = ["Cmd"]
-    exec_body["properties"]["Cmd"]["minItems"] = 1
-    condition = _parameter(doc, "post", "/containers/{id}/wait", "condition")["schema"]
-    condition["enum"] = ["not-running", "next-exit", "removed"]
-    stdout = _parameter(doc, "get", "/containers/{id}/logs", "stdout")
-    stdout["required"] = True
-    stdout["schema"]["enum"] = [True]
-    repo = _parameter(doc, "post", "/images/{name}/tag", "repo")
-    repo["required"] = True
-    repo["schema"]["pattern"] = _REFERENCE
-    _parameter(doc, "post", "/images/{name}/tag", "tag")["schema"]["pattern"] = _TAG
-    _parameter(doc, "post", "/images/create", "repo")["schema"]["pattern"] = _REFERENCE
-    digest_or_tag = f"^(sha256:[0-9a-f]{{64}}|{_TAG[1:-1]})$"
-    _parameter(doc, "post", "/images/create", "tag")["schema"]["pattern"] = digest_or_tag
-    # Without `until` the daemon follows new events until the client leaves; the copy
-    # asks for a window in the past (since before until), so that every answer ends.
-    _parameter(doc, "get", "/events", "since")["schema"]["pattern"] = "^1[0-5][0-9]{8}$"
-    until = _parameter(doc, "get", "/events", "until")
-    until["required"] = True
-    until["schema"]["pattern"] = "^16[0-9]{8}$"
-    network = _request_body_schema(doc, "post", "/networks/create")
-    network["properties"]["Name"]["minLength"] = 1
-    build = _operation(doc, "post", "/build")["requestBody"]["content"]
-    build["application/x-tar"] = build.pop("application/octet-stream")
-    archive = _operation(doc, "put", "/containers/{id}/archive")["requestBody"]["content"]
-    for media in archive.values():
-        media["schema"]["minLength"] = 1
-    return changed + 13
-
-
-def docker_event_stream(doc: dict[str, Any]) -> int:
-    """`GET /events` answers a stream of JSON objects, one per line, and none at all when
-    nothing happened between `since` and `until`; the document gives the 200 the schema
-    of one event, which cannot judge a stream, so the checker's copy names no schema."""
-    answer = _operation(doc, "get", "/events")["responses"]["200"]
-    answer.pop("content", None)
-    return 1
-
-
-def _registry_auth(**fields: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps(fields).encode()).decode()
-
-
-def docker_registry_auth(doc: dict[str, Any]) -> int:
-    """`X-Registry-Auth` is base64url of an AuthConfig JSON object (the document's
-    "Authentication" section); the daemon answers 400 `invalid X-Registry-Auth header` to
-    anything else. The checker's copy offers such values: the anonymous `{}` the CLI
-    sends, and credentials of an account of the Hub twin."""
-    values = [
-        _registry_auth(),
-        _registry_auth(username="moby", password="moby-password"),
-        _registry_auth(username="moby", password="moby-password", serveraddress="docker.io"),
-    ]
-    changed = 0
-    for _, item, operation in _operations(doc):
-        for param in [*item.get("parameters", []), *operation.get("parameters", [])]:
-            if param.get("in") == "header" and param.get("name") == "X-Registry-Auth":
-                param["schema"] = {"type": "string", "enum": values}
                 changed += 1
     return changed
 
@@ -491,31 +265,6 @@ def dracoon_json_errors(doc: dict[str, Any]) -> int:
             if not str(status).startswith("4") or not content or "application/json" in content:
                 continue
             content["application/json"] = {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
-
-
-def docker_unset_strings(doc: dict[str, Any]) -> int:
-    """Go clients send "" for a string they leave unset, and the daemon reads "" as not
-    set (the profile's `request_unset_values`): a required string is a non-empty one."""
-    changed = 0
-    for schema in _schemas(doc):
-        properties, required = schema.get("properties"), schema.get("required")
-        if not isinstance(properties, dict) or not isinstance(required, list):
-            continue
-        for name in required:
-            field = properties.get(name)
-            if isinstance(field, dict) and field.get("type") == "string":
-                field.setdefault("minLength", 1)
-                changed += 1
-    return changed
-
-
-def docker_unsigned(doc: dict[str, Any]) -> int:
-    """Integers of format `uint64`, `uint32`, ... are Go unsigned fields: the daemon
-    cannot decode a negative number into them and answers 400."""
-    changed = 0
-    for schema in _schemas(doc):
-        if str(schema.get("format", "")).startswith("uint") and "minimum" not in schema:
-            schema["minimum"] = 0
             changed += 1
     return changed
 
@@ -760,6 +509,262 @@ def do_account_requests(doc: dict[str, Any]) -> int:
                     changed += 1
             if path == "/v2/tags" and "name" in properties:
                 schema["required"] = sorted({*schema.get("required", []), "name"})
+    return changed
+
+
+# (correction, reason) for every twin, then per twin.
+def _operation(doc: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    operation: dict[str, Any] = doc["paths"][path][method]
+    return operation
+
+
+def _parameter(doc: dict[str, Any], method: str, path: str, name: str) -> dict[str, Any]:
+    for param in _operation(doc, method, path).get("parameters", []):
+        if param.get("name") == name:
+            found: dict[str, Any] = param
+            return found
+    raise KeyError(f"{method} {path}: no parameter {name}")
+
+
+def _request_body_schema(doc: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    schema: dict[str, Any] = _operation(doc, method, path)["requestBody"]["content"][
+        "application/json"
+    ]["schema"]
+    return schema
+
+
+def _declare(doc: dict[str, Any], method: str, path: str, status: str, text: str) -> int:
+    error = {"$ref": "#/components/schemas/ErrorResponse"}
+    _operation(doc, method, path)["responses"][status] = {
+        "description": text,
+        "content": {"application/json": {"schema": error}},
+    }
+    return 1
+
+
+# -- Docker Engine --------------------------------------------------------------------------
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_NUMBERS = {"type": "array", "items": {"type": "string", "pattern": "^-?[0-9]{1,3}$"}}
+_BOOLEANS = {"type": "array", "items": {"type": "string", "enum": ["true", "false"]}}
+_TIMES = {"type": "array", "items": {"type": "string", "pattern": "^[0-9]{1,10}$"}}
+_STATUSES = ["created", "restarting", "running", "removing", "paused", "exited", "dead"]
+# Filter names (and the values each takes) per operation, from the document's own
+# descriptions of the `filters` parameter.
+DOCKER_FILTERS: dict[tuple[str, str], dict[str, Any]] = {
+    ("get", "/containers/json"): {
+        "status": {"type": "array", "items": {"type": "string", "enum": _STATUSES}},
+        "exited": _NUMBERS,
+        **dict.fromkeys(("id", "name", "label", "network", "volume"), _STRINGS),
+    },
+    ("post", "/containers/prune"): {"until": _TIMES, "label": _STRINGS},
+    ("get", "/images/json"): {"dangling": _BOOLEANS, "label": _STRINGS, "reference": _STRINGS},
+    ("post", "/images/prune"): {"dangling": _BOOLEANS, "until": _TIMES, "label": _STRINGS},
+    ("get", "/images/search"): {
+        "is-official": _BOOLEANS,
+        "is-automated": _BOOLEANS,
+        "stars": {"type": "array", "items": {"type": "string", "pattern": "^[0-9]{1,4}$"}},
+    },
+    ("get", "/networks"): {
+        "type": {"type": "array", "items": {"type": "string", "enum": ["builtin", "custom"]}},
+        "dangling": _BOOLEANS,
+        **dict.fromkeys(("driver", "id", "label", "name", "scope"), _STRINGS),
+    },
+    ("post", "/networks/prune"): {"until": _TIMES, "label": _STRINGS},
+    ("get", "/volumes"): {
+        "dangling": _BOOLEANS,
+        **dict.fromkeys(("name", "driver", "label"), _STRINGS),
+    },
+    ("post", "/volumes/prune"): {"label": _STRINGS},
+    ("get", "/events"): dict.fromkeys(
+        (
+            "config",
+            "container",
+            "daemon",
+            "event",
+            "image",
+            "label",
+            "network",
+            "node",
+            "plugin",
+            "scope",
+            "secret",
+            "service",
+            "type",
+            "volume",
+        ),
+        _STRINGS,
+    ),  # fmt: skip
+}
+
+
+def docker_json_filters(doc: dict[str, Any]) -> int:
+    """`filters` is "a JSON encoded value of the filters (a map[string][]string)" with
+    the names each description lists: a JSON object of those names to lists of strings,
+    sent as JSON (the parameter's `content`)."""
+    for (method, path), names in DOCKER_FILTERS.items():
+        param = _parameter(doc, method, path, "filters")
+        param.pop("schema", None)
+        schema = {"type": "object", "properties": names, "additionalProperties": False}
+        param["content"] = {"application/json": {"schema": schema}}
+    return len(DOCKER_FILTERS)
+
+
+def docker_profile_fixes(doc: dict[str, Any]) -> int:
+    """The places the twin's profile corrects (`document_fixes`, each with its reason),
+    and IPAM options as the daemon sends them: a map, null when there are none."""
+    fixes = bundled_profile("docker-engine").extra.get("document_fixes") or []
+    for fix in fixes:
+        *parents, last = fix["pointer"].lstrip("/").split("/")
+        node: Any = doc
+        for part in parents:
+            node = node[part]
+        node[last] = copy.deepcopy(fix["value"])
+    doc["components"]["schemas"]["IPAM"]["properties"]["Options"] = {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "nullable": True,
+    }
+    return len(fixes) + 1
+
+
+def docker_nil_lists(doc: dict[str, Any]) -> int:
+    """Lists the daemon leaves unset are sent as null (Go's nil slice): `SystemStatus`,
+    plugin `Authorization` and `GenericResources` of /info, a volume list's `Warnings`,
+    what a prune deleted when it deleted nothing. On Linux `Isolation` is ""."""
+    schemas = doc["components"]["schemas"]
+    places = [
+        schemas["SystemInfo"]["properties"]["SystemStatus"],
+        schemas["PluginsInfo"]["properties"]["Authorization"],
+        schemas["GenericResources"],
+    ]
+    for method, path, field in (
+        ("get", "/volumes", "Warnings"),
+        ("post", "/images/prune", "ImagesDeleted"),
+        ("post", "/containers/prune", "ContainersDeleted"),
+        ("post", "/networks/prune", "NetworksDeleted"),
+        ("post", "/volumes/prune", "VolumesDeleted"),
+    ):
+        answer = _operation(doc, method, path)["responses"]["200"]["content"]["application/json"]
+        places.append(answer["schema"]["properties"][field])
+    for schema in places:
+        schema["nullable"] = True
+    isolation = schemas["SystemInfo"]["properties"]["Isolation"]
+    isolation["enum"] = ["", *isolation["enum"]]
+    return len(places) + 1
+
+
+_CONTAINER_NAME = "^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$"
+_REFERENCE = "^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$"
+_TAG = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+
+
+def docker_request_rules(doc: dict[str, Any]) -> int:
+    """Rules the daemon applies to requests and the document states only in words:
+    container names `[a-zA-Z0-9][a-zA-Z0-9_.-]+`, a network has a name, image references and tags in their
+    grammar, a container is created from an `Image`, an exec needs a `Cmd`, `wait`'s
+    conditions are the three it lists, logs need at least one of `stdout`/`stderr` (the
+    checker's copy asks for `stdout`), `/events` times are Unix timestamps (and the
+    copy asks for a window in the past: without `until` the answer never ends), a build or
+    archive upload is a tar archive (never empty: an empty one is 1,024 zero bytes)."""
+    changed = 0
+    for method, path in (("post", "/containers/create"), ("post", "/containers/{id}/rename")):
+        _parameter(doc, method, path, "name")["schema"]["pattern"] = _CONTAINER_NAME
+        changed += 1
+    media = _operation(doc, "post", "/containers/create")["requestBody"]["content"]
+    image = {
+        "required": ["Image"],
+        "properties": {"Image": {"type": "string", "pattern": _REFERENCE}},
+    }
+    for entry in media.values():
+        entry["schema"] = {"allOf": [entry["schema"], image]}
+    exec_body = _request_body_schema(doc, "post", "/containers/{id}/exec")
+    exec_body["required"] = ["Cmd"]
+    exec_body["properties"]["Cmd"]["minItems"] = 1
+    condition = _parameter(doc, "post", "/containers/{id}/wait", "condition")["schema"]
+    condition["enum"] = ["not-running", "next-exit", "removed"]
+    stdout = _parameter(doc, "get", "/containers/{id}/logs", "stdout")
+    stdout["required"] = True
+    stdout["schema"]["enum"] = [True]
+    repo = _parameter(doc, "post", "/images/{name}/tag", "repo")
+    repo["required"] = True
+    repo["schema"]["pattern"] = _REFERENCE
+    _parameter(doc, "post", "/images/{name}/tag", "tag")["schema"]["pattern"] = _TAG
+    _parameter(doc, "post", "/images/create", "repo")["schema"]["pattern"] = _REFERENCE
+    digest_or_tag = f"^(sha256:[0-9a-f]{{64}}|{_TAG[1:-1]})$"
+    _parameter(doc, "post", "/images/create", "tag")["schema"]["pattern"] = digest_or_tag
+    # Without `until` the daemon follows new events until the client leaves; the copy
+    # asks for a window in the past (since before until), so that every answer ends.
+    _parameter(doc, "get", "/events", "since")["schema"]["pattern"] = "^1[0-5][0-9]{8}$"
+    until = _parameter(doc, "get", "/events", "until")
+    until["required"] = True
+    until["schema"]["pattern"] = "^16[0-9]{8}$"
+    network = _request_body_schema(doc, "post", "/networks/create")
+    network["properties"]["Name"]["minLength"] = 1
+    build = _operation(doc, "post", "/build")["requestBody"]["content"]
+    build["application/x-tar"] = build.pop("application/octet-stream")
+    archive = _operation(doc, "put", "/containers/{id}/archive")["requestBody"]["content"]
+    for media in archive.values():
+        media["schema"]["minLength"] = 1
+    return changed + 13
+
+
+def docker_event_stream(doc: dict[str, Any]) -> int:
+    """`GET /events` answers a stream of JSON objects, one per line, and none at all when
+    nothing happened between `since` and `until`; the document gives the 200 the schema
+    of one event, which cannot judge a stream, so the checker's copy names no schema."""
+    answer = _operation(doc, "get", "/events")["responses"]["200"]
+    answer.pop("content", None)
+    return 1
+
+
+def _registry_auth(**fields: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps(fields).encode()).decode()
+
+
+def docker_registry_auth(doc: dict[str, Any]) -> int:
+    """`X-Registry-Auth` is base64url of an AuthConfig JSON object (the document's
+    "Authentication" section); the daemon answers 400 `invalid X-Registry-Auth header` to
+    anything else. The checker's copy offers such values: the anonymous `{}` the CLI
+    sends, and credentials of an account of the Hub twin."""
+    values = [
+        _registry_auth(),
+        _registry_auth(username="moby", password="moby-password"),
+        _registry_auth(username="moby", password="moby-password", serveraddress="docker.io"),
+    ]
+    changed = 0
+    for _, item, operation in _operations(doc):
+        for param in [*item.get("parameters", []), *operation.get("parameters", [])]:
+            if param.get("in") == "header" and param.get("name") == "X-Registry-Auth":
+                param["schema"] = {"type": "string", "enum": values}
+                changed += 1
+    return changed
+
+
+def docker_unset_strings(doc: dict[str, Any]) -> int:
+    """Go clients send "" for a string they leave unset, and the daemon reads "" as not
+    set (the profile's `request_unset_values`): a required string is a non-empty one."""
+    changed = 0
+    for schema in _schemas(doc):
+        properties, required = schema.get("properties"), schema.get("required")
+        if not isinstance(properties, dict) or not isinstance(required, list):
+            continue
+        for name in required:
+            field = properties.get(name)
+            if isinstance(field, dict) and field.get("type") == "string":
+                field.setdefault("minLength", 1)
+                changed += 1
+    return changed
+
+
+def docker_unsigned(doc: dict[str, Any]) -> int:
+    """Integers of format `uint64`, `uint32`, ... are Go unsigned fields: the daemon
+    cannot decode a negative number into them and answers 400."""
+    changed = 0
+    for schema in _schemas(doc):
+        if str(schema.get("format", "")).startswith("uint") and "minimum" not in schema:
+            schema["minimum"] = 0
+            changed += 1
     return changed
 
 
