@@ -1075,11 +1075,45 @@ ACCEPTS_422: dict[str, dict[str, str]] = {
 }
 
 
+# drchrono's serializers check that the records a write names exist: a `patient`,
+# `doctor`, `office`, `appointment` or `exam_room` that does not is refused with 400
+# `{"patient": ["Invalid pk \"99\" - object does not exist."]}`. The document declares
+# these writes' fields as query parameters with no notion of existence, and a generated
+# id names no record, so those writes may answer 400.
+DRCHRONO_REFERENCES = frozenset({"patient", "doctor", "office", "appointment", "exam_room"})
+
+
+def _drchrono_reference_writes() -> dict[str, str]:
+    doc = json.loads((SPECS / "drchrono.json").read_text())
+    found = {}
+    for path, item, operation in _operations(doc):
+        for method in ("post", "put", "patch"):
+            if item.get(method) is not operation:
+                continue
+            names = {
+                str(p.get("name"))
+                for p in [*item.get("parameters", []), *operation.get("parameters", [])]
+                if isinstance(p, dict) and p.get("in") == "query"
+            }
+            if names & DRCHRONO_REFERENCES:
+                found[f"{method.upper()} {path}"] = "a write naming records that must exist"
+    return found
+
+
+def _accepted_refusals(name: str) -> tuple[str, dict[str, str]]:
+    """The refusal status a twin's operations may also answer valid data with, and which."""
+    if name == "drchrono":
+        return "400", _drchrono_reference_writes()
+    return "422", ACCEPTS_422.get(name, {})
+
+
 def stateful_config(name: str) -> str:
-    """Schemathesis configuration (TOML) for ``name``'s operations listed in ACCEPTS_422."""
-    accepted = ", ".join(f'"{status}"' for status in (*DEFAULT_ACCEPTED, "422"))
+    """Schemathesis configuration (TOML) for ``name``'s operations that may refuse valid
+    data for what the document cannot say (ACCEPTS_422, DRCHRONO_REFERENCES)."""
+    status, operations = _accepted_refusals(name)
+    accepted = ", ".join(f'"{code}"' for code in (*DEFAULT_ACCEPTED, status))
     sections = []
-    for operation in ACCEPTS_422.get(name, {}):
+    for operation in operations:
         method, path = operation.split(" ", 1)
         sections.append(
             f'[[operations]]\ninclude-path = "{path}"\ninclude-method = "{method}"\n'

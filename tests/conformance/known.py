@@ -82,6 +82,14 @@ KNOWN_NEGATIVE_FAILURES: dict[str, dict[str, str]] = {
 # follows the real service where the document asks for more than the service enforces.
 # A marker is a text, or several texts that must all appear in the failure.
 KNOWN_NEGATIVE_CAUSES: dict[str, list[tuple[str | tuple[str, ...], str]]] = {
+    "docker-engine": [
+        (
+            "became null)",
+            "a body member sent as null is read as not set (profile request_unset_values), "
+            "as the daemon reads Go's nil: the docker CLI sends null for every empty list "
+            "and map",
+        ),
+    ],
     "digitalocean": [
         (
             '": null',
