@@ -73,6 +73,46 @@ def test_discourse_strict_mode_takes_only_issued_keys() -> None:
     asyncio.run(go())
 
 
+def test_discourse_strict_mode_checks_a_key_sent_to_any_operation() -> None:
+    """The forum checks Api-Key on every request, also where the document does not
+    declare it: an unknown key is refused and changes nothing; no key stays anonymous."""
+
+    async def go() -> None:
+        async with client_on(create_app("discourse", auth="strict")) as client:
+            key = (await issue(client))["credential"]
+            issued = {"Api-Key": key, "Api-Username": "system"}
+            unknown = {"Api-Key": "0" * 64, "Api-Username": "system"}
+            assert (await client.get("/categories.json")).status_code == 200
+            assert (await client.get("/categories.json", headers=issued)).status_code == 200
+            refused = await client.get("/categories.json", headers=unknown)
+            discourse_refusal(refused, "invalid_access")
+            assert refused.headers["content-type"] == "application/json; charset=utf-8"
+
+            before = (await client.get("/latest.json", headers=issued)).json()
+            topic = {
+                "title": "A topic the forum must not take",
+                "raw": "Written with a key the forum never issued.",
+            }
+            written = await client.post("/posts.json", json=topic, headers=unknown)
+            discourse_refusal(written, "invalid_access")
+            after = (await client.get("/latest.json", headers=issued)).json()
+            assert after == before
+            made = await client.post("/posts.json", json=topic, headers=issued)
+            assert made.status_code == 200, made.text
+
+    asyncio.run(go())
+
+
+def test_discourse_open_mode_takes_any_key_on_any_operation() -> None:
+    async def go() -> None:
+        async with client_on(create_app("discourse")) as client:
+            any_key = {"Api-Key": "0" * 64, "Api-Username": "system"}
+            assert (await client.get("/categories.json", headers=any_key)).status_code == 200
+            assert (await client.get("/categories.json")).status_code == 200
+
+    asyncio.run(go())
+
+
 # -- Nookipedia: X-API-KEY (a UUID) ------------------------------------------------------
 
 
@@ -272,6 +312,7 @@ def test_dracoon_admin_issues_legacy_tokens_and_oauth_tokens_by_scheme() -> None
         ({"in": "header"}, "'name'"),
         ({"in": "header", "name": "K", "value": "base32"}, "value must be one of"),
         ({"in": "header", "name": "K", "with": ["Api-Username"]}, "expected 'location:name'"),
+        ({"in": "header", "name": "K", "everywhere": "yes"}, "everywhere must be true or false"),
     ],
 )
 def test_a_malformed_parameter_entry_is_named(entry: dict[str, Any], message: str) -> None:

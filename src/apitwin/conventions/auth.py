@@ -332,10 +332,22 @@ _RANK = {Verdict.FORBIDDEN: 2, Verdict.INVALID: 1, Verdict.MISSING: 0}
 
 
 class AuthCheck:
-    """The compiled security of one operation."""
+    """The compiled security of one operation.
 
-    def __init__(self, alternatives: tuple[tuple[Requirement, ...], ...], describe: str) -> None:
+    ``alternatives`` are required (any one set suffices); ``when_sent`` are credentials
+    checked only when the request carries them (a key the service checks on every
+    request, conventions/param_credentials.py): in strict mode one the twin did not issue
+    is refused, in open mode any value passes.
+    """
+
+    def __init__(
+        self,
+        alternatives: tuple[tuple[Requirement, ...], ...],
+        describe: str,
+        when_sent: tuple[Requirement, ...] = (),
+    ) -> None:
         self.alternatives = alternatives
+        self.when_sent = when_sent
         self.describe = describe
         self.verifier: Verifier | None = None  # set in strict mode
         self.needs: tuple[tuple[ScopeNeed, ...], ...] = tuple(
@@ -365,6 +377,24 @@ class AuthCheck:
 
     def check(self, parts: RequestParts) -> AuthFailure | None:
         """None when the request may proceed, else why not (status 401 or 403)."""
+        if self.alternatives:
+            failure = self._required(parts)
+            if failure is not None:
+                return failure
+        if self.when_sent and self.verifier is not None:
+            return self._presented(parts, self.verifier)
+        return None
+
+    def _presented(self, parts: RequestParts, verifier: Verifier) -> AuthFailure | None:
+        for req in self.when_sent:
+            secret = req.extract(parts)
+            if secret is not None and verifier(req.scheme, secret, ScopeNeed(())) is not Verdict.OK:
+                return self.refusals.failure(
+                    401, "invalid", "invalid, expired or revoked credential", []
+                )
+        return None
+
+    def _required(self, parts: RequestParts) -> AuthFailure | None:
         verifier = self.verifier
         if verifier is None:
             return None if self.allows(parts) else self._missing
@@ -409,14 +439,31 @@ def compile_security(
     security: list[dict[str, list[str]]] | None,
     pointer: str,
     parameters: Sequence[Requirement] = (),
+    when_sent: Sequence[Requirement] = (),
 ) -> AuthCheck | None:
-    """None when the operation is public; otherwise the alternatives to try.
+    """None when the operation is public and checks nothing; otherwise what to check.
 
     ``parameters`` are credentials the profile names among this operation's declared
     parameters (conventions/param_credentials.py): the requirement of an operation that
     declares no security, one more alternative for one that does; an operation marked
-    public (``security: []``) stays public.
+    public (``security: []``) stays public. ``when_sent`` are keys the service checks
+    whenever they are sent, public operations included.
     """
+    check = _required_security(doc, security, pointer, parameters)
+    if not when_sent:
+        return check
+    if check is None:
+        return AuthCheck((), "", tuple(when_sent))
+    check.when_sent = tuple(when_sent)
+    return check
+
+
+def _required_security(
+    doc: SpecDocument,
+    security: list[dict[str, list[str]]] | None,
+    pointer: str,
+    parameters: Sequence[Requirement],
+) -> AuthCheck | None:
     requirements = security if security is not None else doc.raw.get("security")
     if not isinstance(requirements, list):
         if not parameters:

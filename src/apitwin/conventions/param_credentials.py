@@ -20,6 +20,11 @@ its own, and ``POST /__apitwin__/credentials`` issues keys for it.
 
 A value is well-formed when it fits the parameter's own schema (Nookipedia's key is a
 ``uuid``); a malformed one counts as missing, as the real services refuse it the same way.
+
+``"everywhere": true`` is for a service that checks the key on every request, whatever
+its document declares (Discourse): on the operations that do not declare the parameter,
+a key that is sent is still checked (strict mode: it must be one the twin issued), and
+a request without one passes as the document has it.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ __all__ = [
     "ParameterCredential",
     "new_value",
     "parameter_extractor",
+    "presented_extractor",
     "read_parameter_credentials",
 ]
 
@@ -57,6 +63,7 @@ class ParameterCredential:
     name: str
     companions: tuple[tuple[str, str], ...] = ()  # (location, name) sent beside the key
     value_style: str = "token"
+    everywhere: bool = False  # checked when sent to operations that do not declare it
 
     def matches(self, location: str, name: str) -> bool:
         return _same(self.location, self.name, location, name)
@@ -101,9 +108,16 @@ def read_parameter_credentials(config: dict[str, Any]) -> list[ParameterCredenti
                 name=name,
                 companions=tuple(_place(c, where) for c in entry.get("with", ())),
                 value_style=style,
+                everywhere=_flag(entry.get("everywhere", False), f"{where}.everywhere"),
             )
         )
     return result
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{where} must be true or false")
+    return value
 
 
 def new_value(style: str) -> str:
@@ -142,6 +156,13 @@ def _declared(decoder: ParamDecoder, validator: CompiledValidator | None) -> Ext
 
 
 Declared = Iterable[tuple[ParamDecoder, CompiledValidator | None]]
+
+
+def presented_extractor(credential: ParameterCredential) -> Extractor:
+    """The key as sent to an operation that does not declare its parameter; None when it
+    is absent or empty (an empty header is no key)."""
+    raw = _raw(credential.location, credential.name)
+    return lambda parts: raw(parts) or None
 
 
 def parameter_extractor(credential: ParameterCredential, declared: Declared) -> Extractor | None:

@@ -96,6 +96,7 @@ class Count:
 class Verdict:
     refused: bool
     headers: list[Header]
+    wait: int = 0  # seconds until a refused request would pass (Discourse's wait_seconds)
 
 
 def _windows(raw: Any, where: str) -> tuple[Window, ...]:
@@ -229,11 +230,14 @@ class RateLimiter:
             (self.remaining_header, str(remaining).encode()),
             (self.reset_header, str(overall.reset).encode()),
         ]
-        if refused and self.retry_header is not None:
+        wait = 0
+        if refused:
             retry_at = max(count.retry_at for count in refused)
-            value = math.ceil(retry_at) if self.retry_epoch else max(math.ceil(retry_at - now), 1)
-            headers.append((self.retry_header, str(value).encode()))
-        return Verdict(bool(refused), headers)
+            wait = max(math.ceil(retry_at - now), 1)
+            if self.retry_header is not None:
+                value = math.ceil(retry_at) if self.retry_epoch else wait
+                headers.append((self.retry_header, str(value).encode()))
+        return Verdict(bool(refused), headers, wait)
 
 
 def _sliding(rule: Rule, record: dict[str, Any] | None, now: float) -> tuple[dict[str, Any], Count]:

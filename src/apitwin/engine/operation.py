@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from apitwin.conventions.auth import AuthCheck, Requirement, compile_security
-from apitwin.conventions.param_credentials import ParameterCredential, parameter_extractor
+from apitwin.conventions.param_credentials import (
+    ParameterCredential,
+    parameter_extractor,
+    presented_extractor,
+)
 from apitwin.engine.media import acceptable, is_json, match_content_type
 from apitwin.engine.responses import Responder
 from apitwin.schema.convert import SchemaCompiler
@@ -364,11 +368,16 @@ def compile_operation(
     responder = Responder(doc, operation, validators, synthesizer)
     declared = [(param.decoder, param.validator) for param in params]
     in_parameters = []
+    when_sent = []  # keys the service checks on every request (Discourse's Api-Key)
     for credential in credentials:
         extract = parameter_extractor(credential, declared)
         if extract is not None:
             in_parameters.append(Requirement(credential.scheme, extract, (), False))
-    auth = compile_security(doc, operation.security, operation.pointer, in_parameters)
+        elif credential.everywhere:
+            when_sent.append(
+                Requirement(credential.scheme, presented_extractor(credential), (), False)
+            )
+    auth = compile_security(doc, operation.security, operation.pointer, in_parameters, when_sent)
     if accept_choices:
         responder.accept_choices = accept_choices
     compiled = CompiledOperation(

@@ -122,9 +122,13 @@ class TwinApp:
                 limited = self._count(self._limits, scope, path, method)
             status, headers, body, stream = await self._handle(scope, receive, path, method)
         except Rejection as rejection:
+            wait = 0
             if isinstance(rejection, _Limited):
                 limited = rejection.verdict
-            status, headers, body = self._error(rejection.status, rejection.message, rejection.code)
+                wait = limited.wait
+            status, headers, body = self._error(
+                rejection.status, rejection.message, rejection.code, wait
+            )
             headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in rejection.headers)
         except Exception:  # a defect of the twin must still answer in the API's own shape
             log.exception("%s: internal error on %s %s", self.twin.name, method, path)
@@ -265,9 +269,9 @@ class TwinApp:
         return b"".join(chunks)
 
     def _error(
-        self, status: int, message: str, code: str | None = None
+        self, status: int, message: str, code: str | None = None, retry_after: int = 0
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        body, media_type = self._errors.render(status, message, code)
+        body, media_type = self._errors.render(status, message, code, retry_after)
         return status, [(b"content-type", media_type.encode("latin-1"))], body
 
     async def _admin(
