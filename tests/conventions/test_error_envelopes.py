@@ -258,13 +258,9 @@ CASES: dict[str, Case] = {
             "unknown_id": Probe("GET", "/v2/account/keys/999999999", 404),
             "method": Probe("DELETE", "/v2/account", 405),
             "not_acceptable": Probe("POST", "/v2/apps", 406, {"Accept": "text/html"}, b"{}"),
+            # The seeded account's registry holds the name (its document's 409).
             "conflict": Probe(
-                "POST",
-                "/v2/databases/9cc10173-e9ea-4176-9dbc-a4cee4c4ff30/dbs",
-                409,
-                _JSON,
-                b'{"name": "taken"}',
-                repeat=True,
+                "POST", "/v2/registry/validate-name", 409, _JSON, b'{"name": "twin-registry"}'
             ),
             "too_large": Probe("POST", "/v2/tags", 413, _JSON, _LARGE),
             "unsupported_type": Probe(
