@@ -45,7 +45,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -574,26 +574,41 @@ def run_document(
         result.prism_peak_rss_mb[twin] = proc_status_kb(node, "VmHWM") / 1024
 
 
+def rounds_of(measurements: list[Measurement], scenario: str) -> dict[int, dict[str, Measurement]]:
+    """One scenario's measurements by round, then by target."""
+    rounds: dict[int, dict[str, Measurement]] = {}
+    for m in measurements:
+        if m.scenario == scenario:
+            rounds.setdefault(m.round, {})[m.target] = m
+    return rounds
+
+
+def medians(
+    scenario: str, rounds: dict[int, dict[str, Measurement]], targets: Iterable[str]
+) -> list[Summary]:
+    """Per target, the medians over rounds (the figures the tables show)."""
+    summaries = []
+    for target in targets:
+        ms = [r[target] for r in rounds.values() if target in r]
+        summaries.append(
+            Summary(
+                scenario,
+                target,
+                statistics.median(m.requests_per_s for m in ms),
+                statistics.median(m.p50_ms for m in ms),
+                statistics.median(m.p99_ms for m in ms),
+                statistics.median(m.cpu_us for m in ms),
+            )
+        )
+    return summaries
+
+
 def summarize(result: Result) -> None:
     for scenario in RUN_ORDER:
-        rounds: dict[int, dict[str, Measurement]] = {}
-        for m in result.measurements:
-            if m.scenario == scenario:
-                rounds.setdefault(m.round, {})[m.target] = m
+        rounds = rounds_of(result.measurements, scenario)
         if not rounds:
             continue
-        for target in TARGETS:
-            ms = [r[target] for r in rounds.values() if target in r]
-            result.summaries.append(
-                Summary(
-                    scenario,
-                    target,
-                    statistics.median(m.requests_per_s for m in ms),
-                    statistics.median(m.p50_ms for m in ms),
-                    statistics.median(m.p99_ms for m in ms),
-                    statistics.median(m.cpu_us for m in ms),
-                )
-            )
+        result.summaries.extend(medians(scenario, rounds, TARGETS))
         for peer, ratios in (("prism", result.ratio_prism), ("ceiling", result.ratio_ceiling)):
             ratios[scenario] = statistics.median(
                 r["apitwin"].requests_per_s / r[peer].requests_per_s

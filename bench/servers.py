@@ -45,13 +45,17 @@ from peers import (
     SCENARIOS,
     THREADS,
     WORK,
+    Measurement,
     Scenario,
+    Summary,
     children,
     free_port,
     measure,
+    medians,
     prepare_apitwin,
     prepare_docker,
     probe,
+    rounds_of,
     started,
     write_bodies,
 )
@@ -62,30 +66,6 @@ BENCH = ROOT / "bench"
 SERVERS = ("uvicorn", "granian")
 APPS = ("apitwin", "ceiling")
 TARGETS = tuple(f"{app}-{server}" for app in APPS for server in SERVERS)
-
-
-@dataclass
-class Measurement:
-    scenario: str
-    target: str  # apitwin-uvicorn, apitwin-granian, ceiling-uvicorn, ceiling-granian
-    round: int
-    requests_per_s: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    non_2xx: int
-    socket_errors: str
-    cpu_us: float
-
-
-@dataclass
-class Summary:
-    scenario: str
-    target: str
-    median_rps: float
-    median_p50_ms: float
-    median_p99_ms: float
-    median_cpu_us: float
 
 
 @dataclass
@@ -217,24 +197,10 @@ def run_scenario(
 
 def summarize(result: Result) -> None:
     for scenario in RUN_ORDER:
-        rounds: dict[int, dict[str, Measurement]] = {}
-        for m in result.measurements:
-            if m.scenario == scenario:
-                rounds.setdefault(m.round, {})[m.target] = m
+        rounds = rounds_of(result.measurements, scenario)
         if not rounds:
             continue
-        for target in TARGETS:
-            ms = [r[target] for r in rounds.values() if target in r]
-            result.summaries.append(
-                Summary(
-                    scenario,
-                    target,
-                    statistics.median(m.requests_per_s for m in ms),
-                    statistics.median(m.p50_ms for m in ms),
-                    statistics.median(m.p99_ms for m in ms),
-                    statistics.median(m.cpu_us for m in ms),
-                )
-            )
+        result.summaries.extend(medians(scenario, rounds, TARGETS))
         result.ratio_granian[scenario] = {
             app: statistics.median(
                 r[f"{app}-granian"].requests_per_s / r[f"{app}-uvicorn"].requests_per_s

@@ -1100,11 +1100,17 @@ def _drchrono_reference_writes() -> dict[str, str]:
     return found
 
 
+# Per twin: the refusal status some operations may answer valid data with, and which
+# operations (with the reason), as the service refuses what the document cannot describe.
+ACCEPTED_REFUSALS: dict[str, Callable[[], tuple[str, dict[str, str]]]] = {
+    "digitalocean": lambda: ("422", ACCEPTS_422["digitalocean"]),
+    "drchrono": lambda: ("400", _drchrono_reference_writes()),
+}
+
+
 def _accepted_refusals(name: str) -> tuple[str, dict[str, str]]:
-    """The refusal status a twin's operations may also answer valid data with, and which."""
-    if name == "drchrono":
-        return "400", _drchrono_reference_writes()
-    return "422", ACCEPTS_422.get(name, {})
+    found = ACCEPTED_REFUSALS.get(name)
+    return found() if found is not None else ("422", {})
 
 
 def stateful_config(name: str) -> str:
