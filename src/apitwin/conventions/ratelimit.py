@@ -206,7 +206,7 @@ class RateLimiter:
         """Count one request of ``client`` to ``path``; refused when a limit is used up."""
         digest = hashlib.blake2b(client.encode("utf-8", "replace"), digest_size=9).hexdigest()
         applicable = [self.rules[0]] + [r for r in self._endpoint_rules if r.applies(method, path)]
-        with self.clock.store.transaction(self.clock.twin) as tx:
+        with self.clock.store.transaction(self.clock.twin, quiet=True) as tx:
             now = self.clock.now_in(tx)
             records = []
             counts = []

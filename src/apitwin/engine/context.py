@@ -39,12 +39,18 @@ class RequestContext:
 class Reply:
     """A handler's answer. With ``stream`` the body is sent chunk by chunk as the
     iterator yields (Docker's event and progress streams, dweet's listen), without a
-    content-length; ``body`` is then ignored."""
+    content-length; ``body`` is then ignored. A handler that sets ``fresh_for`` vouches
+    that the answer depends on nothing but the request and the stored state (and, for a
+    finite value, the clock up to then)."""
 
     status: int
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: bytes = b""
     stream: AsyncIterator[bytes] | None = None
+    # Seconds this answer to a GET stays true while nothing is written to the twin's
+    # state (``math.inf``: until the next write), so that the same request may be answered
+    # with it again (engine/reply_cache.py); ``None``: answer every request afresh.
+    fresh_for: float | None = None
 
 
 Handler = Callable[[RequestContext], Reply]

@@ -23,6 +23,7 @@ from apitwin.conventions.suffixes import FormatSuffix, JsonSuffix
 from apitwin.conventions.versions import VersionError, VersionPrefix
 from apitwin.engine.context import RequestContext
 from apitwin.engine.operation import CompiledOperation, Rejection
+from apitwin.engine.reply_cache import ReplyCache
 from apitwin.engine.twin import Twin
 from apitwin.schema.params import RequestParts, parse_cookie_header, parse_query_string
 from apitwin.server.admin import ADMIN_PREFIX, admin_request
@@ -84,6 +85,13 @@ class TwinApp:
         if self._json_suffix is not None:
             self._json_suffix.add_aliases(twin.router, twin.operations)
         self._format_suffix = FormatSuffix.from_profile(extra.get("format_suffix"))
+        # Answers to repeated GETs while the state is unchanged (stores that can tell).
+        store = twin.semantics.store if twin.semantics is not None else None
+        self._replies = (
+            ReplyCache(store, twin.name)
+            if store is not None and store.version(twin.name) is not None
+            else None
+        )
         # Headers the twin computes per answer replace any the document would synthesize.
         self._replaced = frozenset(name.lower() for name, _ in self._fixed) | (
             self._limits.header_names if self._limits else frozenset()
@@ -223,6 +231,19 @@ class TwinApp:
             )
         validated = operation.validate(parts, body, headers.get("content-type"))
         if operation.handler is not None:
+            replies = self._replies if method == "GET" else None
+            if replies is not None:
+                version = replies.version()
+                key = (
+                    operation.operation_id,
+                    sent,
+                    scope.get("query_string", b""),
+                    tuple(scope.get("headers", ())),
+                )
+                kept = replies.get(key, version)
+                if kept is not None:
+                    out, response_body = list(kept.headers), kept.body
+                    return self._suffixed(match.params, kept.status, out, response_body)
             client = scope.get("client")
             context = RequestContext(
                 operation,
@@ -234,6 +255,8 @@ class TwinApp:
                 str(client[0]) if client else "",
             )
             reply = operation.handler(context)
+            if replies is not None:
+                replies.put(key, version, reply)
             status, out, response_body, stream = (
                 reply.status,
                 reply.headers,
@@ -243,10 +266,18 @@ class TwinApp:
         else:
             status, rendered, response_body = operation.responder.render(accept)
             out, stream = list(rendered), None
+        if stream is not None:
+            return status, out, response_body, stream
+        return self._suffixed(match.params, status, out, response_body)
+
+    def _suffixed(
+        self, params: dict[str, str], status: int, out: list[tuple[bytes, bytes]], body: bytes
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes, None]:
+        """The answer in the format the path's suffix asks for (DigitalNZ's ``.xml``)."""
         suffix = self._format_suffix
-        if suffix is not None and stream is None and suffix.wants_xml(match.params):
-            out, response_body = suffix.as_xml(out, response_body)
-        return status, out, response_body, stream
+        if suffix is not None and suffix.wants_xml(params):
+            out, body = suffix.as_xml(out, body)
+        return status, out, body, None
 
     async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
         declared = headers.get("content-length")

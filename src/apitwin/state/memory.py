@@ -254,13 +254,16 @@ class MemoryStore(Store):
         self._lock = TransactionLock()
         self._seq = 0
         self._generations: dict[str, int] = {}
+        self._versions: dict[str, int] = {}  # write transactions per twin (version())
 
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq
 
     @contextmanager
-    def transaction(self, twin: str, *, write: bool = True) -> Iterator[Transaction]:
+    def transaction(
+        self, twin: str, *, write: bool = True, quiet: bool = False
+    ) -> Iterator[Transaction]:
         with self._lock.held():
             tx = _MemoryTransaction(self, self._twins.setdefault(twin, _TwinState()), write)
             try:
@@ -270,11 +273,21 @@ class MemoryStore(Store):
                 raise
             finally:
                 tx.closed = True
+                if write and not quiet:
+                    self._changed(twin)
+
+    def _changed(self, twin: str) -> None:
+        self._versions[twin] = self._versions.get(twin, 0) + 1
+
+    def version(self, twin: str) -> int:
+        """Writes to the twin through this store object: no other process shares it."""
+        return self._versions.get(twin, 0)
 
     def clear(self, twin: str) -> None:
         with self._lock.held():
             self._twins.pop(twin, None)
             self._generations[twin] = self._generations.get(twin, 0) + 1
+            self._changed(twin)
 
     def generation(self, twin: str) -> int:
         """The clears of this store object: no other process shares it."""
@@ -301,6 +314,7 @@ class MemoryStore(Store):
                 meta.pop(key, None)
             else:
                 meta[key] = value
+            self._changed(twin)
 
     def close(self) -> None:
         """Nothing to release; the dicts go with the object."""

@@ -497,7 +497,9 @@ class PostgresStore(Store):
                 raise
 
     @contextmanager
-    def transaction(self, twin: str, *, write: bool = True) -> Iterator[Transaction]:
+    def transaction(
+        self, twin: str, *, write: bool = True, quiet: bool = False
+    ) -> Iterator[Transaction]:
         with self._cursor() as cur:
             tx = _PostgresTransaction(cur, self._sql, twin, write, self._next_id, self._literals)
             try:

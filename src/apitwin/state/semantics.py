@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import re
 import time
 import uuid
@@ -655,7 +656,7 @@ class ResourceSemantics:
         except PagingError as refused:
             return self._refusal(refused)
         status, headers, payload = op.responder.reply_json(body)
-        return Reply(status, headers, payload)
+        return Reply(status, headers, payload, fresh_for=math.inf)  # stored state alone
 
     def _refusal(self, refused: PagingError) -> Reply:
         """A refused page in the API's error shape, with the profile's code for it if any."""
@@ -706,7 +707,7 @@ class ResourceSemantics:
         status, headers, payload = op.responder.reply_json(
             self._item_body(runtime, "get", orjson.Fragment(stored))
         )
-        return Reply(status, headers, payload)
+        return Reply(status, headers, payload, fresh_for=math.inf)  # stored state alone
 
     def _write(
         self,

@@ -332,6 +332,7 @@ class SQLiteStore(Store):
         # data_version when the generations below were read, and the generations.
         self._data_version = -1
         self._generations: dict[str, int] = {}
+        self._writes: dict[str, int] = {}  # this connection's write transactions per twin
         self._conn = sqlite3.connect(
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
@@ -340,9 +341,13 @@ class SQLiteStore(Store):
             # ``timeout`` above is SQLite's busy timeout: how long BEGIN IMMEDIATE waits
             # for another connection's write transaction before giving up.
             self._use_wal(timeout)
-            # NORMAL: in WAL mode a commit survives a process crash; only a power loss
-            # can drop the last commits, which is fine for a twin's state.
-            self._conn.execute("PRAGMA synchronous = NORMAL")
+            # OFF: SQLite never waits for the disk. A commit is in the operating system's
+            # hands once it returns, so it survives the twin's process crashing; only an
+            # operating system crash or power loss can lose recent commits (or, rarely,
+            # damage the file), which is fine for a twin's state. It saves the fsyncs of
+            # WAL checkpoints, which would stall the event loop mid-request
+            # (bench/RESULTS.md, "Hot path").
+            self._conn.execute("PRAGMA synchronous = OFF")
             self._create_schema()
         except BaseException:
             self._conn.close()
@@ -394,8 +399,18 @@ class SQLiteStore(Store):
                     conn.execute("ROLLBACK")
                 raise
 
-    def transaction(self, twin: str, *, write: bool = True) -> _Begun:
-        return _Begun(self, twin, write)
+    def transaction(self, twin: str, *, write: bool = True, quiet: bool = False) -> _Begun:
+        return _Begun(self, twin, write, write and not quiet)
+
+    def _changed(self, twin: str) -> None:
+        self._writes[twin] = self._writes.get(twin, 0) + 1
+
+    def version(self, twin: str) -> tuple[int, int]:
+        """``PRAGMA data_version`` (it moves when another connection, in this process or
+        another, commits to the file) and this connection's own writes to the twin."""
+        with self._lock:
+            (data_version,) = self._cursor.execute("PRAGMA data_version").fetchone()
+            return data_version, self._writes.get(twin, 0)
 
     def clear(self, twin: str) -> None:
         with self._raw(True) as conn:
@@ -407,6 +422,7 @@ class SQLiteStore(Store):
             )
         # This connection's own commits leave data_version alone: note the new value here.
         self._generations[twin] = cleared
+        self._changed(twin)
 
     @staticmethod
     def _read_generation(conn: sqlite3.Connection, twin: str) -> int:
@@ -452,6 +468,7 @@ class SQLiteStore(Store):
                     "ON CONFLICT (twin, key) DO UPDATE SET value = excluded.value",
                     (twin, key, value),
                 )
+        self._changed(twin)
 
     def close(self) -> None:
         with self._lock:
@@ -471,12 +488,13 @@ class _Begun:
     ``ROLLBACK``. Written out rather than as nested generator context managers, since
     every stateful request opens at least one."""
 
-    __slots__ = ("_store", "_twin", "_write", "_tx")
+    __slots__ = ("_store", "_twin", "_write", "_tracked", "_tx")
 
-    def __init__(self, store: SQLiteStore, twin: str, write: bool) -> None:
+    def __init__(self, store: SQLiteStore, twin: str, write: bool, tracked: bool) -> None:
         self._store = store
         self._twin = twin
         self._write = write
+        self._tracked = tracked  # a write that moves the store's version()
         self._tx: _SQLiteTransaction | None = None
 
     def __enter__(self) -> Transaction:
@@ -513,4 +531,6 @@ class _Begun:
                 # back; the others have not. Either way no transaction stays open.
                 conn.execute("ROLLBACK")
         finally:
+            if self._tracked:
+                store._changed(self._twin)
             store._lock.__exit__()

@@ -30,7 +30,7 @@ from __future__ import annotations
 import builtins
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -127,9 +127,20 @@ class Store(ABC):
     """One state database shared by every twin of a process (each twin separate)."""
 
     @abstractmethod
-    def transaction(self, twin: str, *, write: bool = True) -> AbstractContextManager[Transaction]:
+    def transaction(
+        self, twin: str, *, write: bool = True, quiet: bool = False
+    ) -> AbstractContextManager[Transaction]:
         """An atomic unit of work on one twin's state. Exceptions roll it back.
-        ``write=False`` may be cheaper for pure reads."""
+        ``write=False`` may be cheaper for pure reads. ``quiet``: the writes change no
+        answer of the API (rate-limit windows), so :meth:`version` stays as it was."""
+
+    def version(self, twin: str) -> Hashable | None:
+        """A token that changes whenever the twin's state may have changed: any write
+        transaction that is not ``quiet``, a clear or a marker, through this store object
+        or another sharing the database. Equal tokens mean an answer read from the state
+        then is still true now (engine/reply_cache.py). ``None``: this backend cannot tell
+        without a round trip, so nothing is kept."""
+        return None
 
     @abstractmethod
     def clear(self, twin: str) -> None:

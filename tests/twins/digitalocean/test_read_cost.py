@@ -28,9 +28,11 @@ class Recorder:
         self.writes: list[bool] = []
         original: Callable[..., AbstractContextManager[Transaction]] = store.transaction
 
-        def transaction(twin: str, *, write: bool = True) -> AbstractContextManager[Transaction]:
+        def transaction(
+            twin: str, *, write: bool = True, quiet: bool = False
+        ) -> AbstractContextManager[Transaction]:
             self.writes.append(write)
-            return original(twin, write=write)
+            return original(twin, write=write, quiet=quiet)
 
         store.transaction = transaction  # type: ignore[method-assign]
 

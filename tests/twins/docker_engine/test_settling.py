@@ -35,10 +35,12 @@ class CountingStore(MemoryStore):
         self.writes: Counter[str] = Counter()
 
     @contextmanager
-    def transaction(self, twin: str, *, write: bool = True) -> Iterator[Transaction]:
+    def transaction(
+        self, twin: str, *, write: bool = True, quiet: bool = False
+    ) -> Iterator[Transaction]:
         if write:
             self.writes[twin] += 1
-        with super().transaction(twin, write=write) as tx:
+        with super().transaction(twin, write=write, quiet=quiet) as tx:
             yield tx
 
 

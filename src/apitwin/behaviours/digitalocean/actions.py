@@ -14,6 +14,7 @@ from apitwin.behaviours.digitalocean.context import (
     PENDING,
     DigitalOcean,
     Session,
+    due_timers,
     integer_id,
     not_found,
     schedule,
@@ -111,15 +112,15 @@ class Actions(DigitalOcean):
         """Complete every action whose time has come, and run every other due timer,
         oldest due first; an effect may start timers that are due already."""
         while True:
-            pending = s.tx.list(PENDING, parent=None).items
-            due = sorted((p for p in pending if p["due"] <= s.now), key=lambda p: p["due"])
+            due = due_timers(s)
             if not due:
                 return
             for record in due:
                 self._fire(s, record)
 
     def _fire(self, s: Session, record: dict[str, Any]) -> None:
-        s.tx.delete(PENDING, str(record["id"]))
+        if not s.tx.delete(PENDING, str(record["id"])):
+            return  # an effect fired before it in this batch cancelled it
         effect = self.shared.effects.get(record["effect"])
         if isinstance(record["id"], str) and record["id"].startswith("t"):  # a plain timer
             if effect is not None:

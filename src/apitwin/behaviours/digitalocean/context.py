@@ -10,6 +10,7 @@ write (a default project made on first use), does the request run in a write tra
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -34,12 +35,15 @@ __all__ = [
     "Settings",
     "Shared",
     "download",
+    "due_timers",
+    "note_next_due",
     "schedule",
     "timer",
 ]
 
 PENDING = "__do_pending__"  # timer id -> when it is due and what it will do
-DUE = "__do_due__"  # "next" -> {"at": the earliest due time of PENDING, or None}
+# "next" -> {"at": the earliest due time of PENDING, or None; "queues": PENDING's parents}
+DUE = "__do_due__"
 _SAFE = frozenset({"GET", "HEAD"})
 # Set while a GET handler runs: its session starts read-only.
 _reading: ContextVar[bool] = ContextVar("digitalocean_reading", default=False)
@@ -111,6 +115,10 @@ class Session:
     tx: Transaction
     now: float
     settings: Settings
+    # A read session's answers hold, while nothing is written, until the next timer is
+    # due (seconds; math.inf when none is pending): Reply.fresh_for. None in a write
+    # session, whose own writes make its answers new anyway.
+    fresh_for: float | None = None
 
     @property
     def stamp(self) -> str:
@@ -121,15 +129,32 @@ def schedule(
     s: Session, ident: str, due: float, effect: str, key: str, params: dict[str, Any] | None = None
 ) -> None:
     """Run the effect ``effect`` (``Shared.effects``) on ``key`` once the twin clock
-    reaches ``due``; keeps the earliest due time current for the read path."""
+    reaches ``due``; keeps the earliest due time current for the read path.
+
+    Timers wait in one queue per delay (``due - s.now``, the parent of the PENDING
+    record): a queue's timers are due in the order they were scheduled, since the clock
+    never goes back and chained timers start from the due time of the one that fired. So
+    what is due is a prefix of each queue, and settling reads those prefixes rather than
+    every pending timer."""
+    queue = f"{due - s.now:.3f}"
     s.tx.put(
         PENDING,
         ident,
         {"id": ident, "due": due, "effect": effect, "key": key, "params": params or {}},
+        parent=queue,
     )
-    record = s.tx.get(DUE, "next")
-    if record is None or record.get("at") is None or due < record["at"]:
-        s.tx.put(DUE, "next", {"at": due})
+    record = s.tx.get(DUE, "next") or {"at": None, "queues": []}
+    # A store from before queues keeps its timers in queue "".
+    queues = record.get("queues", [""])
+    changed = False
+    if queue not in queues:
+        record["queues"] = [*queues, queue]
+        changed = True
+    if record.get("at") is None or due < record["at"]:
+        record["at"] = due
+        changed = True
+    if changed:
+        s.tx.put(DUE, "next", record)
 
 
 def timer(
@@ -137,6 +162,38 @@ def timer(
 ) -> None:
     """A timer that is no action: ``effect`` runs on ``key`` after ``delay`` seconds."""
     schedule(s, f"t{s.tx.next_id(PENDING)}", s.now + delay, effect, key, params)
+
+
+def due_timers(s: Session, batch: int = 64) -> list[dict[str, Any]]:
+    """Pending timers due at ``s.now``, oldest due first: up to ``batch`` from the head
+    of each queue (call again until it returns nothing)."""
+    record = s.tx.get(DUE, "next")
+    queues = None if record is None else record.get("queues")
+    if queues is None:  # a store from before queues: every pending timer, once
+        pending = s.tx.list(PENDING, parent=None).items
+    else:
+        pending = [
+            item for queue in queues for item in s.tx.list(PENDING, parent=queue, limit=batch).items
+        ]
+    return sorted((p for p in pending if p["due"] <= s.now), key=lambda p: float(p["due"]))
+
+
+def note_next_due(s: Session) -> None:
+    """Write down when the next timer is due, from the head of each queue, and which
+    queues still hold timers."""
+    record = s.tx.get(DUE, "next")
+    queues = None if record is None else record.get("queues")
+    if queues is None:  # a store from before queues: its timers wait in queue ""
+        queues = [""]
+    kept: list[str] = []
+    earliest: float | None = None
+    for queue in queues:
+        head = s.tx.list(PENDING, parent=queue, limit=1).items
+        if head:
+            kept.append(queue)
+            due = float(head[0]["due"])
+            earliest = due if earliest is None else min(earliest, due)
+    s.tx.put(DUE, "next", {"at": earliest, "queues": kept})
 
 
 Settler = Callable[[Session], None]
@@ -213,7 +270,8 @@ class DigitalOcean(Behaviour):
                 now = clock.now_in(tx)
                 due = tx.get(DUE, "next")
                 if due is not None and (due.get("at") is None or due["at"] > now):
-                    yield Session(tx, now, self.settings)
+                    fresh = math.inf if due.get("at") is None else float(due["at"]) - now
+                    yield Session(tx, now, self.settings, fresh)
                     return
         with store.transaction(self.twin.name) as tx:
             session = Session(tx, clock.now_in(tx), self.settings)
@@ -228,8 +286,7 @@ class DigitalOcean(Behaviour):
             return
         for settle in self.shared.settlers:
             settle(s)
-        pending = s.tx.list(PENDING, parent=None).items
-        s.tx.put(DUE, "next", {"at": min((p["due"] for p in pending), default=None)})
+        note_next_due(s)
 
     # -- replies ----------------------------------------------------------------------------
 
@@ -264,7 +321,14 @@ class DigitalOcean(Behaviour):
         links = Links(ctx.origin, ctx.path, ctx.parts.query)
         base = {"links": {}, "meta": {"total": found.total}}
         body = self.paginator.body(base, key, found.items, found.total, window, links)
-        return self.reply(ctx, body)
+        return self.kept(self.reply(ctx, body), s)
+
+    @staticmethod
+    def kept(reply: Reply, s: Session) -> Reply:
+        """``reply``, which reads nothing but ``s``'s stored state, may answer the same
+        request again until the state changes or the next timer is due."""
+        reply.fresh_for = s.fresh_for
+        return reply
 
     def page(
         self, ctx: RequestContext, key: str, items: list[Any], extra: dict[str, Any] | None = None

@@ -261,7 +261,7 @@ class Droplets(DigitalOcean):
     def get(self, ctx: RequestContext) -> Reply:
         with self.session() as s:
             droplet = load_droplet(s, ctx.params.get("droplet_id"))
-        return self.reply(ctx, {"droplet": droplet})
+        return self.kept(self.reply(ctx, {"droplet": droplet}), s)
 
     def destroy(self, ctx: RequestContext) -> Reply:
         with self.session() as s:

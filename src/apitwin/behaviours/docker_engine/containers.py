@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import math
 import re
 import tarfile
 from collections.abc import AsyncIterator
@@ -399,7 +400,23 @@ class Containers:
             if limit is not None and limit > 0:
                 matched = matched[:limit]
             result = [self._summary(session, c, bool(params.get("size"))) for c in matched]
-        return json_reply(result)
+        reply = json_reply(result)
+        if session.quiet_for is not None:
+            reply.fresh_for = min(
+                [session.quiet_for, *(self._status_holds(session, c) for c in matched)]
+            )
+        return reply
+
+    @staticmethod
+    def _status_holds(session: Session, container: dict[str, Any]) -> float:
+        """Seconds until the container's ``Status`` words can change: they count whole
+        seconds since it started or finished ("Up 3 seconds"), so they hold until the next
+        whole second of that count."""
+        state, twin = container["State"], container["_twin"]
+        if state["Status"] == "created":
+            return math.inf
+        since = twin["started"] if state["Running"] else twin.get("finished", session.now)
+        return 1.0 - (session.now - since) % 1.0
 
     def _matches(
         self,

@@ -12,6 +12,7 @@ transaction and no scan of the containers.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -108,6 +109,10 @@ class Session:
     daemon: Daemon
     tx: Transaction
     now: float
+    # In a read session: seconds until the next container's command ends (math.inf when
+    # none is running on a timer), after which answers read here may be out of date.
+    # None in a write session.
+    quiet_for: float | None = None
 
     # -- containers -------------------------------------------------------------------
 
@@ -203,7 +208,9 @@ class Daemon:
             with self.store.transaction(name, write=False) as tx:
                 now = self.clock.now_in(tx)
                 if not self.due(tx, now):
-                    yield Session(self, tx, now)
+                    record = tx.get(DAEMON, DUE)
+                    at = None if record is None else record.get("at")
+                    yield Session(self, tx, now, math.inf if at is None else float(at) - now)
                     return
         with self.store.transaction(name) as tx:
             session = Session(self, tx, self.clock.now_in(tx))
