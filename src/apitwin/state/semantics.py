@@ -381,6 +381,15 @@ class ResourceSemantics:
                     tx.put(META_FAMILY, marker, {"seed": self.seed})
         self._seeded.add(name)
 
+    def ensure_all_seeded(self, runtimes: Iterable[FamilyRuntime]) -> None:
+        """``ensure_seeded`` for each of ``runtimes``, in order, asking the store about a
+        clear once (a behaviour that owns many families calls this on every request)."""
+        self._check_generation()
+        seeded = self._seeded
+        for runtime in runtimes:
+            if runtime.family.name not in seeded:
+                self.ensure_seeded(runtime)
+
     def _seed_family(self, tx: Transaction, runtime: FamilyRuntime) -> None:
         seeder = self.seeders.get(runtime.family.name)
         if seeder is not None:

@@ -197,17 +197,21 @@ class _SQLiteTransaction(Transaction):
     def put(self, family: str, key: str, resource: Resource, *, parent: str = "") -> None:
         self._check(True)
         body = orjson.dumps(resource)
+        # Most puts of a request add a resource: try the insert first (the unique index
+        # on twin, family, key refuses a duplicate without an error), and look for the
+        # existing row only when there was one.
+        inserted = self._conn.execute(
+            "INSERT INTO resources (twin, family, key, parent, body) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (twin, family, key) DO NOTHING",
+            (self._twin, family, key, parent, body),
+        )
+        if inserted.rowcount == 1:
+            self._count(family, parent, 1)
+            return
         row = self._conn.execute(
             "SELECT id, parent FROM resources WHERE twin = ? AND family = ? AND key = ?",
             (self._twin, family, key),
         ).fetchone()
-        if row is None:
-            self._conn.execute(
-                "INSERT INTO resources (twin, family, key, parent, body) VALUES (?, ?, ?, ?, ?)",
-                (self._twin, family, key, parent, body),
-            )
-            self._count(family, parent, 1)
-            return
         rowid, old_parent = row
         self._conn.execute(
             "UPDATE resources SET parent = ?, body = ? WHERE id = ?", (parent, body, rowid)

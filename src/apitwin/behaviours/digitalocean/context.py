@@ -213,6 +213,8 @@ class Shared:
     # Families this package serves whole, taken from the generic semantics (which then
     # neither serves nor walks them); seeded from here.
     taken: dict[str, Any] = field(default_factory=dict)
+    # The runtimes of OWNED in seeding order, found on first use.
+    owned: list[Any] | None = None
 
 
 class DigitalOcean(Behaviour):
@@ -247,10 +249,11 @@ class DigitalOcean(Behaviour):
     def seed(self) -> None:
         """Seed the owned families (once per state) in an order that lets later seeders
         find earlier ones' items."""
-        for name in OWNED:
-            runtime = self.semantics.runtimes.get(name) or self.shared.taken.get(name)
-            if runtime is not None:
-                self.semantics.ensure_seeded(runtime)
+        owned = self.shared.owned
+        if owned is None:  # every module has installed by the first request
+            found = (self.semantics.runtimes.get(n) or self.shared.taken.get(n) for n in OWNED)
+            owned = self.shared.owned = [runtime for runtime in found if runtime is not None]
+        self.semantics.ensure_all_seeded(owned)
 
     def session_in(self, tx: Transaction) -> Session:
         """A session on a transaction someone else opened (a seeder's)."""
