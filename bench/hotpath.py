@@ -1,12 +1,15 @@
 """What one request of each peer scenario costs apitwin itself, without sockets or a server.
 
 Usage: python bench/hotpath.py [--requests 2000] [--store sqlite|memory] [--only NAME,...]
-       [--instructions] [--json PATH]
+       [--instructions] [--fresh] [--json PATH]
 
 Builds the scenarios' twins in one process as ``apitwin serve`` does (one SQLite store in
 a temporary directory, or ``--store memory``; rate limits off, as in bench/peers.py),
 then drives each twin's ASGI app directly with the scenario's request (the headers wrk
 sends), ``--requests`` times after a warm-up, and prints the CPU time per request.
+Repeated GETs are answered from kept replies while nothing is written
+(engine/reply_cache.py), as they are when served; ``--fresh`` turns that off, to measure
+what each GET costs when the state changes between requests.
 
 ``--instructions`` runs the same under ``valgrind --tool=callgrind`` and reports the
 instructions executed per request instead: a count that other work on the machine does
@@ -165,6 +168,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="apitwin-hotpath-") as data_dir:
         apps = build(args.store, data_dir, list(dict.fromkeys(s.twin for s in chosen)))
+        if args.fresh:  # every GET runs its handler: what a changing state costs
+            for app in apps.values():
+                app._replies = None  # type: ignore[attr-defined]
         loop = asyncio.new_event_loop()
         droplet = loop.run_until_complete(prepare(apps))
         for scenario in chosen:
@@ -209,6 +215,7 @@ def count_instructions(args: argparse.Namespace) -> dict[str, Any]:
         args.store,
         "--json",
         str(inner),
+        *(["--fresh"] if args.fresh else []),
     ]
     if args.only:
         command += ["--only", args.only]
@@ -244,6 +251,11 @@ def main() -> None:
     parser.add_argument("--keep", help="with --instructions: keep callgrind outputs here")
     parser.add_argument(
         "--system-malloc", action="store_true", help="with --instructions: PYTHONMALLOC=malloc"
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="answer every GET afresh, without the kept replies (engine/reply_cache.py)",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
