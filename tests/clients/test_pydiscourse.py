@@ -94,3 +94,56 @@ def test_duplicate_category_name_is_refused(client: DiscourseClient) -> None:
     with pytest.raises(DiscourseClientError, match="already been taken"):
         client.create_category("announcements", "0088CC")
     assert len(client.categories()) == 1
+
+
+def test_reply_to_a_post_of_a_tagged_topic_read_by_slug(client: DiscourseClient) -> None:
+    first = client.create_post(
+        "A tagged topic, with a body long enough.",
+        title="Release notes for the next version",
+        tags=["Release Notes", "python", "release-notes"],
+    )
+    topic_id = first["topic_id"]
+    reply = client.create_post(
+        "A reply to the first post, long enough.", topic_id=topic_id, reply_to_post_number=1
+    )
+    assert reply["reply_to_post_number"] == 1
+
+    topic = client.topic(first["topic_slug"], topic_id)
+    assert (topic["id"], topic["slug"]) == (topic_id, "release-notes-for-the-next-version")
+    assert topic["tags"] == ["release-notes", "python"]  # as the service cleans them
+    posts = {p["post_number"]: p for p in topic["post_stream"]["posts"]}
+    assert (posts[1]["reply_count"], posts[2]["reply_to_post_number"]) == (1, 1)
+    assert client.topic("another-slug", topic_id)["title"] == topic["title"]
+    (listed,) = client.latest_topics()["topic_list"]["topics"]
+    assert listed["tags"] == ["release-notes", "python"]
+
+    with pytest.raises(DiscourseClientError) as missing:
+        client.topic(first["topic_slug"], topic_id + 100)
+    assert missing.value.response.status_code == 404
+    assert missing.value.response.json()["error_type"] == "not_found"
+
+
+def test_deleting_a_category_takes_it_off_the_list(client: DiscourseClient) -> None:
+    kept = client.create_category("Kept", "0088CC")["category"]
+    gone = client.create_category("Short lived", "49d9e9")["category"]
+    assert client.delete_category(gone["id"]) == {"success": "OK"}
+    assert [c["name"] for c in client.categories()] == ["Kept"]
+    with pytest.raises(DiscourseClientError) as shown:
+        client.category(gone["id"])
+    assert shown.value.response.status_code == 404
+
+    with pytest.raises(DiscourseClientError) as unknown:
+        client.delete_category(gone["id"])
+    assert unknown.value.response.status_code == 404
+    assert unknown.value.response.json()["error_type"] == "not_found"
+
+    # the service deletes only a category without topics
+    client.create_post(
+        "A topic that keeps its category alive.",
+        category_id=kept["id"],
+        title="A topic in the kept category",
+    )
+    with pytest.raises(DiscourseClientError, match="not permitted") as refused:
+        client.delete_category(kept["id"])
+    assert refused.value.response.status_code == 403
+    assert [c["name"] for c in client.categories()] == ["Kept"]

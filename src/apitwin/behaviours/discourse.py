@@ -42,7 +42,10 @@ MIN_TITLE = 15  # Discourse's min_topic_title_length default
 MIN_POST = 20  # min_first_post_length default
 MIN_REPLY = 20  # min_post_length default
 PER_PAGE = 30  # topics per page of /latest.json
+MAX_TAG = 20  # max_tag_length default
+_TAG_STRIPPED = re.compile(r"[/?#\[\]@!$&'()*+,;=.%\\`^|{}\"<>]+")
 NOT_FOUND = "The requested URL or resource could not be found."
+NOT_PERMITTED = "You are not permitted to view the requested resource."
 # Deletes answer 200 with an empty body, as the service's ``render body: nil`` does.
 EMPTY_OK = Reply(200, [(b"content-type", b"text/plain; charset=utf-8")])
 
@@ -55,6 +58,19 @@ def install(twin: Twin) -> None:
 def _slug(text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug or "topic"
+
+
+def _tags(given: Any) -> list[str]:
+    """Tag names as the service keeps them (``DiscourseTagging.clean_tag``): lower case,
+    spaces as dashes, without the characters it strips, at most 20 characters; once each."""
+    names = given if isinstance(given, list) else [] if given is None else [given]
+    kept: list[str] = []
+    for name in names:
+        tag = re.sub(r"\s+", "-", str(name).strip().lower())
+        tag = re.sub(r"-+", "-", _TAG_STRIPPED.sub("", tag)).strip("-_.")[:MAX_TAG]
+        if tag and tag not in kept:
+            kept.append(tag)
+    return kept
 
 
 def _cooked(raw: str) -> str:
@@ -88,12 +104,14 @@ class Forum(Behaviour):
                 "listCategories": self.list_categories,
                 "getCategory": self.get_category,
                 "updateCategory": self.update_category,
+                "deleteCategory": self.delete_category,  # the profile's supplement
                 "createTopicPostPM": self.create_post,
                 "getPost": self.get_post,
                 "updatePost": self.update_post,
                 "deletePost": self.delete_post,
                 "listPosts": self.list_posts,
                 "getTopic": self.get_topic,
+                "getTopicBySlug": self.get_topic,  # the supplement's /t/{slug}/{id}.json
                 "removeTopic": self.remove_topic,
                 "getSpecificPostsFromTopic": self.topic_posts,
                 "listLatestTopics": self.latest,
@@ -209,6 +227,19 @@ class Forum(Behaviour):
             tx.put(CATEGORIES, str(stored["id"]), stored)
         return json_reply({"success": "OK", "category": self._category_view(stored)})
 
+    def delete_category(self, context: RequestContext) -> Reply:
+        """The service deletes only an empty category: none of its topics and no
+        subcategory (``can_delete_category?``), else 403 ``invalid_access``."""
+        with self._tx() as tx:
+            stored = self._category(tx, context)
+            children = any(
+                c.get("parent_category_id") == stored["id"] for c in tx.list(CATEGORIES).items
+            )
+            if stored.get("topic_count", 0) > 0 or children:
+                raise reject(403, NOT_PERMITTED, code="invalid_access")
+            tx.delete(CATEGORIES, str(stored["id"]))
+        return json_reply({"success": "OK"})
+
     # -- posts ---------------------------------------------------------------------------
 
     def create_post(self, context: RequestContext) -> Reply:
@@ -275,7 +306,7 @@ class Forum(Behaviour):
             "visible": True,
             "closed": False,
             "archived": False,
-            "tags": [],
+            "tags": _tags(body.get("tags")),
             "post_ids": [],
             "posters": [],
         }
@@ -293,6 +324,7 @@ class Forum(Behaviour):
     ) -> dict[str, Any]:
         number = tx.next_id(POSTS)
         user = self._user(username)
+        replying_to = self._replied(tx, topic, body.get("reply_to_post_number"))
         post = {
             "id": number,
             "name": username,
@@ -307,7 +339,7 @@ class Forum(Behaviour):
             "post_number": topic.get("highest_post_number", 0) + 1,
             "post_type": 1,
             "reply_count": 0,
-            "reply_to_post_number": body.get("reply_to_post_number"),
+            "reply_to_post_number": replying_to,
             "quote_count": 0,
             "reads": 0,
             "readers_count": 0,
@@ -327,6 +359,18 @@ class Forum(Behaviour):
         }
         tx.put(POSTS, str(number), post)
         return post
+
+    def _replied(self, tx: Transaction, topic: dict[str, Any], number: Any) -> int | None:
+        """The post number a reply answers; the post it names counts one more reply. The
+        first post of a new topic has nothing to answer."""
+        if not isinstance(number, int) or not topic.get("post_ids"):
+            return None
+        for post_id in topic["post_ids"]:
+            post = tx.get(POSTS, str(post_id), for_update=True)
+            if post is not None and post.get("post_number") == number:
+                post["reply_count"] = post.get("reply_count", 0) + 1
+                tx.put(POSTS, str(post_id), post)
+        return number
 
     def _count_in_category(
         self, tx: Transaction, category: Any, *, topics: int, posts: int
