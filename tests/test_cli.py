@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, ServedTwin
+from tests.conftest import ROOT, ServedTwin, launch, stop_children
 
 NAMES = (
     "digitalocean",
@@ -312,7 +312,7 @@ def _port_is_free(port: int) -> bool:
 
 @contextlib.contextmanager
 def _serving(*args: str) -> Iterator[subprocess.Popen[str]]:
-    process = subprocess.Popen(
+    process = launch(
         [sys.executable, "-m", "apitwin", "serve", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -323,12 +323,7 @@ def _serving(*args: str) -> Iterator[subprocess.Popen[str]]:
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        stop_children(process)
 
 
 def test_serve_two_bundled_twins_prints_both_base_urls() -> None:

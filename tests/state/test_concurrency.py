@@ -4,7 +4,6 @@ PostgreSQL connection; the memory store is shared), and separate processes."""
 from __future__ import annotations
 
 import random
-import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -15,6 +14,7 @@ import pytest
 
 from apitwin.state.sqlite import SQLiteStore
 from apitwin.state.store import Store
+from tests.conftest import launch
 from tests.state.conftest import POSTGRES_DSN, Backend
 
 THREADS = 32
@@ -225,7 +225,7 @@ def test_processes_share_state_without_losing_updates(
     with store.transaction(TWIN) as tx:
         tx.put("counters", "c", {"shared": 0, **{f"p{n}": 0 for n in range(processes)}})
     workers = [
-        subprocess.Popen([sys.executable, "-c", WORKER, kind, where, str(rounds), f"p{n}"])
+        launch([sys.executable, "-c", WORKER, kind, where, str(rounds), f"p{n}"])
         for n in range(processes)
     ]
     assert [worker.wait(timeout=50) for worker in workers] == [0] * processes

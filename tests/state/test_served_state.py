@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from apitwin.twins.registry import bundled_profile, spec_path
-from tests.conftest import ROOT
+from tests.conftest import ROOT, launch, stop_children
 from tests.state.conftest import POSTGRES_DSN
 
 T = TypeVar("T")
@@ -91,7 +91,7 @@ class Launcher:
             stem = uuid.uuid4().hex[:8]
             out_path, err_path = logs / f"{stem}.out", logs / f"{stem}.err"
             with out_path.open("wb") as out, err_path.open("wb") as err:
-                process = subprocess.Popen(
+                process = launch(
                     [sys.executable, "-m", "apitwin", "serve", target, "--port", "0", *args],
                     stdout=out,
                     stderr=err,
@@ -118,8 +118,7 @@ class Launcher:
                 break
             time.sleep(0.05)
         if base_url is None:
-            process.kill()
-            process.wait(timeout=10)
+            stop_children(process)
             raise RuntimeError(f"apitwin serve {target} did not start: {err_path.read_text()}")
         client = http_client(base_url)
         served = Served(target, process, base_url, client)
@@ -138,13 +137,7 @@ class Launcher:
             served.client.close()
             if served in self.running:
                 self.running.remove(served)
-            served.process.terminate()
-        for served in servers:
-            try:
-                served.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                served.process.kill()
-                served.process.wait(timeout=10)
+        stop_children(*(served.process for served in servers))
 
     def stop_all(self) -> None:
         # State in the shared database is per twin name, and these names are used once:

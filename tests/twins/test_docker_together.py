@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, launch, stop_children
 from tests.twins.conftest import DVP_BASE, MOBY
 from tests.twins.docker_engine.conftest import DockerCli
 
@@ -41,7 +41,7 @@ class Served:
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
     """One ``apitwin serve`` process for the three twins, each on a free port."""
-    process = subprocess.Popen(
+    process = launch(
         [sys.executable, "-m", "apitwin", "serve", *TWINS, "--port", "0", "--store", "memory"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -60,8 +60,8 @@ def served() -> Iterator[Served]:
         if found and found.group(1) in TWINS:
             ports[found.group(1)] = int(found.group(2))
     if len(ports) < len(TWINS):
-        process.kill()
-        raise RuntimeError(f"apitwin serve did not start: {process.communicate(timeout=5)[1]}")
+        [(_, err)] = stop_children(process, timeout=5.0)
+        raise RuntimeError(f"apitwin serve did not start: {err}")
     serving = Served(process, ports)
     while time.monotonic() < deadline:
         try:
@@ -70,8 +70,7 @@ def served() -> Iterator[Served]:
         except httpx.TransportError:
             time.sleep(0.05)
     yield serving
-    process.terminate()
-    process.communicate(timeout=10)
+    stop_children(process)
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,16 @@ With several workers (``apitwin serve --workers N``) every port gets one listeni
 per worker, all bound with SO_REUSEPORT, so that the kernel spreads connections over the
 workers. The twins are built once, the sockets bound, then the process forks one worker
 per socket set and waits; state is shared through the store, which every worker opens
-anew after the fork.
+anew after the fork. On Linux a worker is SIGTERMed by the kernel when the process that
+forked it ends, however it ends, so no worker keeps serving (and holding the port) after
+its parent was killed outright.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import dataclasses
 import gc
 import logging
@@ -33,6 +36,8 @@ from apitwin.server.app import TwinApp
 __all__ = ["BindError", "Binding", "bind", "serve_forever", "serve_workers"]
 
 log = logging.getLogger("apitwin")
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class BindError(Exception):
@@ -173,6 +178,7 @@ def serve_workers(
     gc.collect()
     gc.freeze()
     alive: set[int] = set()
+    end_with_parent = _parent_death_signal(signal.SIGTERM)
 
     def stop(signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
         for pid in alive:
@@ -187,6 +193,7 @@ def serve_workers(
         for index in range(workers):
             pid = os.fork()
             if pid == 0:  # pragma: no cover - runs in the worker, which never returns
+                end_with_parent()
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, stopping)
                 _worker(bindings, index, after_fork)
             alive.add(pid)
@@ -212,6 +219,28 @@ def serve_workers(
             status = code if code > 0 else 1
             stop()
     return status
+
+
+def _parent_death_signal(signum: int) -> Callable[[], None]:
+    """What a forked child calls first to be sent ``signum`` once its parent ends.
+
+    prctl is looked up before the fork: loading a library in a forked child can hang.
+    Elsewhere than on Linux there is no such signal and the call does nothing.
+    """
+    prctl = None
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def ask() -> None:
+        if prctl is None:
+            return
+        prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
+        if os.getppid() != parent:  # the parent ended before the signal was asked for
+            os.kill(os.getpid(), signum)
+
+    return ask
 
 
 def _worker(bindings: list[Binding], index: int, after_fork: Callable[[], None] | None) -> None:
