@@ -248,3 +248,14 @@ def test_a_reset_brings_the_practice_back(drchrono: Drchrono) -> None:
     assert visits
     for visit in visits:
         found(drchrono, "patients", visit["patient"])
+
+
+def test_a_write_to_a_record_that_does_not_exist_is_a_404(drchrono: Drchrono) -> None:
+    """The reference checks let the generic handler answer it (it was a 500)."""
+    for family in ("patients", "appointments", "problems"):
+        for method in ("PATCH", "PUT"):
+            response = drchrono.client.request(
+                method, f"/api/{family}/987654", json={"doctor": 1, "patient": 1}
+            )
+            assert response.status_code == 404, (family, method, response.text)
+            assert list(response.json()) == ["detail"]

@@ -78,14 +78,15 @@ class References:
             with self.store().transaction(self.twin_name, write=False) as tx:
                 current: dict[str, Any] | None = None
                 if role != "create":
-                    ident = self.runtime.id_from(ctx.params, role)
-                    current = tx.get(family, str(ident))
-                    if current is None:  # the generic handler answers the 404
-                        return inner(ctx)
-                errors = self._errors(tx, fields, current, role)
-                if errors:
-                    return json_reply(errors, 400)
-                self._check_lock(tx, fields, current)
+                    current = tx.get(family, str(self.runtime.id_from(ctx.params, role)))
+                absent = role != "create" and current is None
+                errors = {} if absent else self._errors(tx, fields, current, role)
+                if not absent and not errors:
+                    self._check_lock(tx, fields, current)
+            if errors:
+                return json_reply(errors, 400)
+            # outside this transaction: the generic handler opens its own (and answers the
+            # 404 of an item that does not exist)
             return inner(ctx)
 
         return handle
