@@ -213,12 +213,13 @@ def test_dracoon_range_describes_the_page(twin: Open) -> None:
 def test_drchrono_cursor_pages_yield_every_item_once(twin: Open) -> None:
     client = twin("drchrono", empty=True)
     created = set()
-    for _ in range(7):
-        response = client.post("/api/allergies", json={}, headers=BEARER)
-        assert response.status_code == 201
+    for n in range(7):  # sublabs: a family that refers to no other record
+        lab = {"name": f"lab {n}", "facility_code": f"F{n}"}
+        response = client.post("/api/sublabs", json=lab, headers=BEARER)
+        assert response.status_code == 201, response.text
         created.add(response.json()["id"])
     seen: list[int] = []
-    url: str | None = "/api/allergies?page_size=3"
+    url: str | None = "/api/sublabs?page_size=3"
     previous_links = []
     while url is not None:
         body = client.get(url, headers=BEARER).json()

@@ -3,7 +3,10 @@
 For each family, with the roles it has: create (a request body synthesized from the
 create operation's own request schema), get it back, find it in the list, update it and
 read the change back, delete it, and get the API's 404. Read-only families are walked on
-a seed item. The walk uses only what the document says; no per-API knowledge.
+a seed item. The walk uses only what the document says; no per-API knowledge. Where a
+create declares no request body (drchrono's writes) and a bare create is refused as
+incomplete (400), the walk sends the fields of an item the list shows, as a client with
+no other guide copies a record.
 """
 
 from __future__ import annotations
@@ -206,6 +209,21 @@ class Walker:
             target[family.id_field] = target[family.id_field] + "-walk"
         return await self.call("create", family, values, body, use_body=True)
 
+    def _bodiless(self, family: Family) -> bool:
+        return self.ops[family.operations["create"]].operation.request_body is None
+
+    async def _create_like_listed(
+        self, family: Family, values: dict[str, Any]
+    ) -> httpx.Response | None:
+        """A create with the fields of the first listed item (its id left out)."""
+        if "list" not in family.operations:
+            return None
+        items = self._items(family, "list", await self.call("list", family, values))
+        if not items:
+            return None
+        body = {k: v for k, v in items[0].items() if k != family.id_field}
+        return await self.call("create", family, values, body, use_body=True)
+
     async def walk(self, family: Family) -> WalkResult:
         result = WalkResult(family.name)
         try:
@@ -227,6 +245,8 @@ class Walker:
             response = await self.call("create", family, values)
             if response.status_code == 409:
                 response = await self._create_renamed(family, values)
+            elif response.status_code == 400 and self._bodiless(family):
+                response = await self._create_like_listed(family, values) or response
             created = self._item(family, "create", response)
             result.steps.append("create")
             ident = created.get(family.id_field)

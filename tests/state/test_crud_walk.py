@@ -29,9 +29,6 @@ KNOWN = {
     ("digitalocean", "volumes"),
     ("digitalocean", "volumes.actions"),
     ("digitalocean", "vpcs"),
-    # drchrono's behaviour refuses an appointment without the doctor, office, exam room and
-    # time its schema requires, as the service does; the document declares no body.
-    ("drchrono", "appointments"),
 }
 
 

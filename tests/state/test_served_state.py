@@ -568,8 +568,9 @@ def test_a_delete_answers_the_status_its_document_declares(module_launcher: Laun
 
 
 def test_delete_then_get_is_a_404_in_drchronos_error_shape(drchrono: Served) -> None:
-    created = drchrono.client.post("/api/patients")
-    assert created.status_code == 201
+    # a patient needs a doctor (one of the seeded practice's) and a gender
+    created = drchrono.client.post("/api/patients", json={"doctor": 1, "gender": "Female"})
+    assert created.status_code == 201, created.text
     path = f"/api/patients/{created.json()['id']}"
     assert drchrono.client.get(path).status_code == 200
     assert drchrono.client.delete(path).status_code == 204
@@ -603,7 +604,8 @@ def test_list_filters_on_a_query_parameter_naming_an_item_field(digitalocean: Se
 def test_list_filter_compares_integer_parameters_as_integers(drchrono: Served) -> None:
     """GET /api/patients?doctor=N: the query string's "N" matches the integer field."""
     for _ in range(3):
-        assert drchrono.client.post("/api/patients").status_code == 201
+        created = drchrono.client.post("/api/patients", json={"doctor": 3, "gender": "Other"})
+        assert created.status_code == 201, created.text
     patients = drchrono.client.get("/api/patients", params={"page_size": 100}).json()["data"]
     assert len(patients) >= 6
     doctor = patients[0]["doctor"]

@@ -34,9 +34,11 @@ from apitwin.spec.operations import Operation
 
 __all__ = [
     "CRUD_ROLES",
+    "ID_KINDS",
     "Envelope",
     "Family",
     "OverrideError",
+    "Required",
     "infer_families",
     "roles_by_operation",
 ]
@@ -58,6 +60,11 @@ _OVERRIDE_FIELDS = {
     "parent_family",
     "singleton",
 }
+# Override keys that describe a family's items without changing how it was inferred.
+_ANNOTATIONS = {"id", "required"}
+# How new ids of a family look (``resources.families.<name>.id.kind``): whole numbers from
+# the family's sequence, UUIDs, or the generic choice among forms its id checks accept.
+ID_KINDS = ("integer", "uuid", "string")
 # Leading segments that version or namespace an API rather than name a resource.
 _PREFIX_SEGMENT = re.compile(r"(?i)api|v\d+(\.\d+)*")
 _PARAM_SEGMENT = re.compile(r"\{([^{}/]+)\}(\.json)?")
@@ -107,6 +114,19 @@ class Family:
     # role -> the path parameter holding the key in that role's path, where its name is
     # not id_param (DigitalOcean: ``/v2/apps/{id}`` but ``/v2/apps/{app_id}/rollback``)
     id_params: dict[str, str] = field(default_factory=dict)
+    # Profile annotations: how new ids look (one of ID_KINDS; None = from the id field's
+    # schema) and the fields creates and replaces must send.
+    id_kind: str | None = None
+    required: tuple[Required, ...] = ()
+
+
+@dataclass(frozen=True)
+class Required:
+    """A field a create or full replace must send (profile ``required``); ``unless`` names
+    a field that, sent as true, lifts the need (drchrono: a break has no patient)."""
+
+    field: str
+    unless: str | None = None
 
 
 class OverrideError(ValueError):
@@ -418,6 +438,8 @@ class _Draft:
     id_param: str | None = None
     parent_params: tuple[str, ...] = ()
     overridden: bool = False
+    id_kind: str | None = None
+    required: tuple[Required, ...] = ()
 
 
 class _Inference:
@@ -1147,10 +1169,20 @@ class _Inference:
                 continue
             if not isinstance(spec, Mapping):
                 raise OverrideError(f"resources: family {name!r} must be a mapping or null")
-            unknown = [k for k in spec if not _is_role(k) and k not in _OVERRIDE_FIELDS]
+            unknown = [
+                k
+                for k in spec
+                if not _is_role(k) and k not in _OVERRIDE_FIELDS and k not in _ANNOTATIONS
+            ]
             if unknown:
                 raise OverrideError(f"resources: family {name!r}: unknown keys {unknown}")
+            id_kind = _id_kind(str(name), spec.get("id"))
+            required = _required(str(name), spec.get("required"))
             draft = by_name.get(str(name))
+            if draft is not None and all(k in _ANNOTATIONS for k in spec):
+                # only annotations: the inferred family stays as inferred
+                draft.id_kind, draft.required = id_kind, required
+                continue
             if draft is None:
                 draft = self.override_draft(str(name), spec)
                 drafts.append(draft)
@@ -1181,6 +1213,7 @@ class _Inference:
                     setattr(draft, key, spec[key])
             if isinstance(spec.get("parent_family"), str):
                 draft.parent = by_name.get(spec["parent_family"])
+            draft.id_kind, draft.required = id_kind, required
             self.claim(draft)
         return drafts
 
@@ -1293,7 +1326,51 @@ class _Inference:
             routes={r: (roles[r].method, roles[r].path) for r in order},
             selectors={r: dict(v) for r, v in draft.selectors.items() if r in roles},
             id_params=id_params,
+            id_kind=draft.id_kind,
+            required=draft.required,
         )
+
+
+def _id_kind(name: str, spec: Any) -> str | None:
+    """``{"kind": "integer"}`` -> "integer"; None when the family declares no id."""
+    if spec is None:
+        return None
+    where = f"resources.families.{name}.id"
+    if not isinstance(spec, Mapping):
+        raise OverrideError(f'{where} must be a mapping such as {{"kind": "integer"}}')
+    unknown = sorted(str(k) for k in spec if k != "kind")
+    if unknown:
+        raise OverrideError(f"{where}: unknown keys {unknown}")
+    kind = spec.get("kind")
+    if kind not in ID_KINDS:
+        raise OverrideError(f"{where}.kind: {kind!r} is not one of {', '.join(ID_KINDS)}")
+    return str(kind)
+
+
+def _required(name: str, spec: Any) -> tuple[Required, ...]:
+    """``["doctor", {"field": "patient", "unless": "appt_is_break"}]`` as Required."""
+    if spec is None:
+        return ()
+    where = f"resources.families.{name}.required"
+    if isinstance(spec, str) or not isinstance(spec, list):
+        raise OverrideError(f"{where} must be a list of field names")
+    found: list[Required] = []
+    for entry in spec:
+        if isinstance(entry, str) and entry:
+            found.append(Required(entry))
+        elif (
+            isinstance(entry, Mapping)
+            and set(entry) <= {"field", "unless"}
+            and isinstance(entry.get("field"), str)
+            and entry["field"]
+            and isinstance(entry.get("unless", ""), str)
+        ):
+            found.append(Required(entry["field"], entry.get("unless") or None))
+        else:
+            raise OverrideError(
+                f'{where}: {entry!r} is neither a field name nor {{"field": NAME, "unless": NAME}}'
+            )
+    return tuple(found)
 
 
 def _is_role(key: str) -> bool:
@@ -1317,8 +1394,9 @@ def infer_families(
     """The resource families of a document, and the operationIds left out of all of them.
 
     ``overrides`` is a profile's ``resources`` mapping: ``{"families": {name: {role:
-    operationId, "id_field": ..., ...} | null}, "unmapped": [operationId, ...]}``. A named
-    family is merged into the inferred one of that name (or built from its operations);
+    operationId, "id_field": ..., "id": {"kind": ...}, "required": [...], ...} | null},
+    "unmapped": [operationId, ...]}``. A named family is merged into the inferred one of
+    that name (or built from its operations; ``id`` and ``required`` alone only annotate it);
     ``null`` drops an inferred family; ``unmapped`` keeps operations out of every family.
     Raises :class:`OverrideError` when an override names something the document lacks.
     """

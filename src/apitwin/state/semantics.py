@@ -106,7 +106,8 @@ class FamilyRuntime:
     filters: dict[str, frozenset[str]] = field(default_factory=dict)  # op id -> query fields
     languages: dict[str, ListFilter] = field(default_factory=dict)  # op id -> filter language
     paginator: Paginator = field(default_factory=lambda: GenericPaging({}))
-    id_kind: str = "string"  # integer | uuid | string
+    id_kind: str = "string"  # integer | uuid | string (inference.ID_KINDS)
+    id_text: bool = False  # integer ids written as their digits (the field is a string)
     id_example: Any = None
     id_validators: tuple[CompiledValidator, ...] = ()  # the id field and the path parameter
     id_choices: tuple[Any, ...] = ()  # the path parameter's enum, when it has one
@@ -127,6 +128,17 @@ class FamilyRuntime:
     def id_from(self, params: dict[str, Any], role: str) -> Any:
         name = self.family.id_params.get(role) or self.family.id_param
         return params.get(name) if name else None
+
+    def missing(self, body: Any) -> list[str]:
+        """The fields the profile requires (``required``) that a create or full replace
+        leaves out or sends as null, in the profile's order."""
+        sent = body if isinstance(body, dict) else {}
+        return [
+            need.field
+            for need in self.family.required
+            if sent.get(need.field) is None
+            and not (need.unless is not None and sent.get(need.unless) is True)
+        ]
 
 
 class ResourceSemantics:
@@ -200,6 +212,19 @@ class ResourceSemantics:
             elif leaf.get("format") == "uuid":
                 runtime.id_kind = "uuid"
             runtime.id_example = leaf.get("example")
+        if family.id_kind is not None:  # the profile's word wins over the schema's type
+            runtime.id_kind = family.id_kind
+            leaf = view.leaf(family.id_field, doc) if family.id_field in view.properties else {}
+            runtime.id_text = family.id_kind == "integer" and leaf.get("type") == "string"
+        for need in family.required:
+            for field_name in (need.field, need.unless):
+                if field_name is not None and field_name not in view.properties:
+                    raise SpecError(
+                        self.twin.name,
+                        "/",
+                        f"profile resources.families.{family.name}.required: "
+                        f"{field_name!r} is not a field of its items",
+                    )
         id_checks = [runtime.field_validators.get(family.id_field)]
         get_op = ops.get(family.operations.get("get", ""))
         id_param = family.id_params.get("get") or family.id_param
@@ -495,6 +520,7 @@ class ResourceSemantics:
                 candidate = self._new_id(runtime, serial, candidate)
             if (
                 candidate is not None
+                and _fits_kind(runtime, candidate)
                 and (validator is None or validator.is_valid(candidate))
                 and runtime.accepts_id(candidate)
                 and tx.get(family.name, runtime.key_of(parent, candidate)) is None
@@ -551,7 +577,9 @@ class ResourceSemantics:
     def _new_id(self, runtime: FamilyRuntime, serial: int, synthesized: Any) -> Any:
         """A fresh id valid for both the item's id field and the path parameter naming it."""
         if runtime.id_kind == "integer":
-            return serial
+            return str(serial) if runtime.id_text else serial
+        if runtime.family.id_kind == "uuid":  # declared: no other form will do
+            return self._uuid(runtime, serial)
         for candidate in self._id_candidates(runtime, serial, synthesized):
             if runtime.accepts_id(candidate):
                 return candidate
@@ -563,11 +591,7 @@ class ResourceSemantics:
         name = runtime.family.name
         if runtime.id_choices:
             yield runtime.id_choices[(serial - 1) % len(runtime.id_choices)]
-        yield str(
-            uuid.uuid5(
-                uuid.NAMESPACE_URL, f"apitwin:{runtime.twin_name}:{name}:{self.seed}:{serial}"
-            )
-        )
+        yield self._uuid(runtime, serial)
         yield f"104.{131 + serial // 65536 % 100}.{serial // 256 % 256}.{serial % 256}"
         yield f"2604:a880:800:10::{serial:x}"
         base = synthesized if isinstance(synthesized, str) and synthesized else name
@@ -576,6 +600,10 @@ class ResourceSemantics:
             digest = uuid.uuid5(uuid.NAMESPACE_URL, f"{name}:{serial}").hex
             yield (digest * (len(base) // 32 + 1))[: len(base)]
         yield str(serial)
+
+    def _uuid(self, runtime: FamilyRuntime, serial: int) -> str:
+        name = f"apitwin:{runtime.twin_name}:{runtime.family.name}:{self.seed}:{serial}"
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
     def _merge(self, runtime: FamilyRuntime, resource: dict[str, Any], body: Any) -> None:
         """Copy the client's fields that are valid as the stored item's fields."""
@@ -679,6 +707,7 @@ class ResourceSemantics:
             ctx.request.body,
             runtime.family.request_keys.get("create") or runtime.family.request_envelope_key,
         )
+        _check_required(runtime, body)
         with self.store.transaction(self.twin.name) as tx:
             parent = self._check_parent(tx, runtime, ctx.params)
             resource = self._new(tx, runtime, parent, body)
@@ -732,6 +761,8 @@ class ResourceSemantics:
         )
         with self.store.transaction(self.twin.name) as tx:
             key, current = self._load(tx, runtime, ctx, role, lock=True)
+            if replace:  # after the 404 for an item that does not exist
+                _check_required(runtime, body)
             updated = copy.deepcopy(current)
             if replace and isinstance(body, dict):
                 for name in list(updated):
@@ -847,6 +878,28 @@ class ResourceSemantics:
 
     def forget_seeding(self) -> None:
         self._seeded.clear()
+
+
+def _check_required(runtime: FamilyRuntime, body: Any) -> None:
+    """A create or full replace without a field the profile requires is a 400."""
+    missing = runtime.missing(body)
+    if missing:
+        raise Rejection(400, "; ".join(f"{name}: This field is required." for name in missing))
+
+
+def _fits_kind(runtime: FamilyRuntime, candidate: Any) -> bool:
+    """Whether a seed item's own id has the form the profile declares for the family."""
+    declared = runtime.family.id_kind
+    if declared == "integer":
+        if runtime.id_text:
+            return isinstance(candidate, str) and candidate.isascii() and candidate.isdigit()
+        return isinstance(candidate, int) and not isinstance(candidate, bool)
+    if declared == "uuid":
+        try:
+            uuid.UUID(str(candidate))
+        except ValueError:
+            return False
+    return True
 
 
 def _singular(name: str) -> str:

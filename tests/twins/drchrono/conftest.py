@@ -56,6 +56,11 @@ class Drchrono:
         assert response.status_code == 200, response.text
 
 
+# What drchrono requires of a new patient (profiles/drchrono.json `required`): a doctor,
+# here the seeded practice's owner, and a gender.
+PATIENT: dict[str, Any] = {"doctor": 1, "gender": "Female"}
+
+
 def open_drchrono(twin: ServedTwin, token: str = "any-token") -> Drchrono:
     base = f"http://127.0.0.1:{twin.port}"
     return Drchrono(

@@ -9,6 +9,7 @@ import threading
 import httpx
 
 from apitwin.app import create_app
+from tests.twins.drchrono.conftest import PATIENT
 from tests.twins.drchrono.receiver import Receiver
 
 
@@ -29,7 +30,9 @@ def test_deliveries_run_on_the_serving_loop_in_order() -> None:
             )
             assert hook.json()["verified"], hook.text
             auth = {"Authorization": "Bearer t"}
-            created = await client.post("/api/patients", json={"first_name": "v0"}, headers=auth)
+            created = await client.post(
+                "/api/patients", json={**PATIENT, "first_name": "v0"}, headers=auth
+            )
             path = f"/api/patients/{created.json()['id']}"
             for version in range(1, 5):
                 await client.patch(path, json={"first_name": f"v{version}"}, headers=auth)

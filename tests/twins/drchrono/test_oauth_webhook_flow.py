@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import ServedTwin, start_twin, stop_twin
-from tests.twins.drchrono.conftest import open_drchrono
+from tests.twins.drchrono.conftest import PATIENT, open_drchrono
 from tests.twins.drchrono.receiver import Receiver
 
 with warnings.catch_warnings():
@@ -75,7 +75,7 @@ def test_an_app_with_a_patients_write_token_creates_a_patient_and_gets_the_webho
 
             # Without the token the twin refuses, so the webhook proves the token worked.
             assert httpx.post(f"{base}/api/patients").status_code == 401
-            created = oauth.post(f"{base}/api/patients", json={"first_name": "Ada"})
+            created = oauth.post(f"{base}/api/patients", json={**PATIENT, "first_name": "Ada"})
             assert created.status_code == 201, created.text
             patient = created.json()
 
@@ -103,13 +103,13 @@ def test_a_token_without_patients_write_creates_nothing_and_delivers_nothing(
             base_url=f"http://127.0.0.1:{strict_twin.port}",
             headers={"Authorization": f"Bearer {issued['credential']}"},
         )
-        refused = reader.post("/api/patients", json={"first_name": "Nobody"})
+        refused = reader.post("/api/patients", json={**PATIENT, "first_name": "Nobody"})
         assert refused.status_code == 403
         assert list(refused.json()) == ["detail"]
         writer = twin.admin.post("/credentials", json={"scopes": ["patients:write"]}).json()
         allowed = reader.post(
             "/api/patients",
-            json={"first_name": "Somebody"},
+            json={**PATIENT, "first_name": "Somebody"},
             headers={"Authorization": f"Bearer {writer['credential']}"},
         )
         assert allowed.status_code == 201

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.twins.drchrono.conftest import Drchrono
 
@@ -130,6 +131,72 @@ def test_an_appointment_needs_its_required_fields(drchrono: Drchrono) -> None:
     assert drchrono.client.post("/api/appointments", json=body).status_code == 201
 
 
+# Per family: what drchrono requires of a create (profiles/drchrono.json `required`), and a
+# body that has it, naming records of the seeded practice.
+REQUIRED = {
+    "patients": (("doctor", "gender"), {"doctor": 1, "gender": "Male", "first_name": "Alan"}),
+    "problems": (("doctor", "patient"), {"doctor": 1, "patient": 1, "name": "Asthma"}),
+    "allergies": (("doctor", "patient"), {"doctor": 1, "patient": 1, "reaction": "Hives"}),
+    "medications": (("doctor", "patient"), {"doctor": 1, "patient": 1, "name": "Aspirin"}),
+}
+
+
+@pytest.mark.parametrize("family", sorted(REQUIRED))
+def test_creates_and_replaces_need_the_fields_drchrono_requires(
+    drchrono: Drchrono, family: str
+) -> None:
+    required, complete = REQUIRED[family]
+    missing = {name: ["This field is required."] for name in required}
+    before = state(drchrono)[family]
+    for body in ({}, {"first_name": "Only", "name": "this"}):
+        refused = drchrono.client.post(f"/api/{family}", json=body)
+        assert refused.status_code == 400, refused.text
+        assert refused.json() == missing
+    for name in required:  # each one alone is missing, and named
+        partial = {k: v for k, v in complete.items() if k != name}
+        refused = drchrono.client.post(f"/api/{family}", json=partial)
+        assert refused.json() == {name: ["This field is required."]}
+    assert state(drchrono)[family] == before
+
+    created = drchrono.client.post(f"/api/{family}", json=complete)
+    assert created.status_code == 201, created.text
+    path = f"/api/{family}/{created.json()['id']}"
+    # PUT replaces the whole record, so it needs them too; PATCH changes what it sends.
+    refused = drchrono.client.put(path, json={"notes": "replaced"})
+    assert (refused.status_code, refused.json()) == (400, missing)
+    assert drchrono.client.patch(path, json={"notes": "patched"}).status_code == 204
+    assert drchrono.client.put(path, json=complete).status_code == 204
+    assert {k: found(drchrono, family, created.json()["id"])[k] for k in required} == {
+        k: complete[k] for k in required
+    }
+
+
+def test_new_appointments_and_patients_get_integer_ids_that_find_them(
+    drchrono: Drchrono,
+) -> None:
+    patient = drchrono.client.post("/api/patients", json={"doctor": 2, "gender": "Other"})
+    assert patient.status_code == 201, patient.text
+    patient_id = patient.json()["id"]
+    assert type(patient_id) is int  # the document's integer, not a name or a UUID
+    assert found(drchrono, "patients", patient_id)["id"] == patient_id
+
+    made = drchrono.client.post("/api/appointments", json=appointment_body(patient=patient_id))
+    assert made.status_code == 201, made.text
+    ident = made.json()["id"]
+    # The document types an appointment's id as a string ("usually numeric"): the digits
+    # of a whole number, which other records use as an integer.
+    assert isinstance(ident, str) and ident.isascii() and ident.isdigit(), ident
+    seeded = [int(a["id"]) for a in state(drchrono)["appointments"] if a["id"] != ident]
+    assert int(ident) > max(seeded)
+    assert found(drchrono, "appointments", ident)["id"] == ident
+    assert found(drchrono, "clinical_notes", int(ident))["appointment"] == ident
+    medication = drchrono.client.post(
+        "/api/medications", json={"patient": patient_id, "doctor": 2, "appointment": int(ident)}
+    )
+    assert medication.status_code == 201, medication.text
+    assert type(medication.json()["id"]) is int
+
+
 def test_add_exam_room_adds_a_room_that_appointments_can_use(drchrono: Drchrono) -> None:
     office = listed(drchrono, "/api/offices")[-1]
     rooms = len(office["exam_rooms"])
@@ -248,3 +315,14 @@ def test_a_reset_brings_the_practice_back(drchrono: Drchrono) -> None:
     assert visits
     for visit in visits:
         found(drchrono, "patients", visit["patient"])
+
+
+def test_a_write_to_a_record_that_does_not_exist_is_a_404(drchrono: Drchrono) -> None:
+    """The reference checks let the generic handler answer it (it was a 500)."""
+    for family in ("patients", "appointments", "problems"):
+        for method in ("PATCH", "PUT"):
+            response = drchrono.client.request(
+                method, f"/api/{family}/987654", json={"doctor": 1, "patient": 1}
+            )
+            assert response.status_code == 404, (family, method, response.text)
+            assert list(response.json()) == ["detail"]

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.twins.drchrono.conftest import Drchrono
+from tests.twins.drchrono.conftest import PATIENT, Drchrono
 
 
 def state(drchrono: Drchrono, family: str) -> list[dict[str, Any]]:
@@ -33,7 +33,8 @@ def new_appointment(drchrono: Drchrono, day: str, **fields: Any) -> dict[str, An
 
 def test_a_form_body_creates_a_patient_with_typed_fields(drchrono: Drchrono) -> None:
     response = drchrono.client.post(
-        "/api/patients", data={"first_name": "Mary", "last_name": "Somerville", "doctor": "3"}
+        "/api/patients",
+        data={"first_name": "Mary", "last_name": "Somerville", "doctor": "3", "gender": "Female"},
     )
     assert response.status_code == 201, response.text
     patient = drchrono.client.get(f"/api/patients/{response.json()['id']}").json()
@@ -45,7 +46,7 @@ def test_a_form_body_creates_a_patient_with_typed_fields(drchrono: Drchrono) -> 
 
 
 def test_query_parameters_update_a_patient_as_documented(drchrono: Drchrono) -> None:
-    created = drchrono.client.post("/api/patients", params={"first_name": "Emmy"}).json()
+    created = drchrono.client.post("/api/patients", params={**PATIENT, "first_name": "Emmy"}).json()
     path = f"/api/patients/{created['id']}"
     assert drchrono.client.patch(path, params={"last_name": "Noether"}).status_code == 204
     patient = drchrono.client.get(path).json()
@@ -54,7 +55,7 @@ def test_query_parameters_update_a_patient_as_documented(drchrono: Drchrono) -> 
 
 def test_read_only_and_unknown_fields_are_ignored(drchrono: Drchrono) -> None:
     created = drchrono.client.post(
-        "/api/patients", json={"id": 999999, "first_name": "Ida", "no_such_field": 1}
+        "/api/patients", json={**PATIENT, "id": 999999, "first_name": "Ida", "no_such_field": 1}
     ).json()
     assert created["id"] != 999999
     assert "no_such_field" not in created
@@ -133,7 +134,9 @@ def test_vitals_are_kept_on_the_appointment(drchrono: Drchrono) -> None:
 
 
 def test_appointments_and_clinical_notes_filter_by_date_and_date_range(drchrono: Drchrono) -> None:
-    patient = drchrono.client.post("/api/patients", json={"first_name": "Dated"}).json()["id"]
+    patient = drchrono.client.post("/api/patients", json={**PATIENT, "first_name": "Dated"}).json()[
+        "id"
+    ]
     days = ["2031-05-04", "2031-05-05", "2031-05-05", "2031-05-07"]
     made = [new_appointment(drchrono, day, patient=patient)["id"] for day in days]
 
@@ -164,11 +167,11 @@ def test_appointments_and_clinical_notes_filter_by_date_and_date_range(drchrono:
 
 
 def test_since_lists_what_changed_at_or_after_a_time(drchrono: Drchrono) -> None:
-    old = drchrono.client.post("/api/patients", json={"first_name": "Old"}).json()
+    old = drchrono.client.post("/api/patients", json={**PATIENT, "first_name": "Old"}).json()
     stamp = {"updated_at": "2020-01-01T00:00:00Z"}  # changed long ago, in the web UI
     assert drchrono.admin.patch(f"/state/patients/{old['id']}", json=stamp).status_code == 200
     since = (datetime.now(UTC) - timedelta(minutes=5)).isoformat(timespec="seconds")
-    fresh = drchrono.client.post("/api/patients", json={"first_name": "New"}).json()
+    fresh = drchrono.client.post("/api/patients", json={**PATIENT, "first_name": "New"}).json()
 
     listed = drchrono.client.get("/api/patients", params={"since": since, "page_size": 500}).json()
     ids = [p["id"] for p in listed["data"]]
@@ -188,9 +191,9 @@ def test_stored_times_follow_the_twin_clock_so_since_moves_with_it(drchrono: Drc
     def updated(patient: dict[str, Any]) -> datetime:
         return datetime.fromisoformat(patient["updated_at"].replace("Z", "+00:00"))
 
-    before = drchrono.client.post("/api/patients", json={"first_name": "Before"}).json()
+    before = drchrono.client.post("/api/patients", json={**PATIENT, "first_name": "Before"}).json()
     drchrono.advance(3 * 86400)
-    after = drchrono.client.post("/api/patients", json={"first_name": "After"}).json()
+    after = drchrono.client.post("/api/patients", json={**PATIENT, "first_name": "After"}).json()
     assert updated(after) - updated(before) >= timedelta(days=3)
     assert updated(after) > datetime.now(UTC) + timedelta(days=2)  # the twin's, not the wall's
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.twins.drchrono.conftest import Drchrono
+from tests.twins.drchrono.conftest import PATIENT, Drchrono
 from tests.twins.drchrono.receiver import Receiver
 
 HOUR = 3600.0
 
 
 def create_patient(drchrono: Drchrono, **fields: Any) -> dict[str, Any]:
-    response = drchrono.client.post("/api/patients", json=fields)
+    response = drchrono.client.post("/api/patients", json={**PATIENT, **fields})
     assert response.status_code == 201, response.text
     patient: dict[str, Any] = response.json()
     return patient

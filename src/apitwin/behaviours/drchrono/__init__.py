@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from apitwin.behaviours.base import Behaviour
-from apitwin.behaviours.drchrono.appointments import APPOINTMENTS, Appointments, numeric_ids
+from apitwin.behaviours.drchrono.appointments import APPOINTMENTS, Appointments
 from apitwin.behaviours.drchrono.fields import accept_fields
 from apitwin.behaviours.drchrono.filters import filter_lists
 from apitwin.behaviours.drchrono.iframe import IframeIntegration
@@ -46,7 +46,6 @@ class Drchrono(Behaviour):
         if semantics is None:  # a stateless twin answers from the document alone
             return
         PracticeSeeder(semantics, self._clock).install()
-        numeric_ids(twin, semantics.runtimes.get(APPOINTMENTS))
         for runtime in semantics.runtimes.values():
             for role, op_id in runtime.family.operations.items():
                 handler = self.generic(op_id)

@@ -15,7 +15,7 @@ Every change of ``status`` is recorded in ``status_transitions`` (``from_status`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
@@ -24,28 +24,10 @@ from apitwin.engine.context import Handler, Reply, RequestContext
 from apitwin.state.semantics import FamilyRuntime
 from apitwin.state.store import Store, Transaction
 
-if TYPE_CHECKING:
-    from apitwin.engine.twin import Twin
-
-__all__ = ["NOTES", "Appointments", "numeric_ids"]
+__all__ = ["NOTES", "Appointments"]
 
 APPOINTMENTS = "appointments"
 NOTES = "clinical_notes"
-
-
-def numeric_ids(twin: Twin, runtime: FamilyRuntime | None) -> None:
-    """New appointments get numeric ids ("usually numeric", says the document, which types
-    the id as a string): other records name appointments by integer (a clinical note
-    field value's ``appointment``, a medication's), so an id like a UUID could never be
-    referred to. The generic id choice takes the first candidate every id check accepts;
-    one more check, for digits, makes that the family's sequence number."""
-    if runtime is None:
-        return
-    digits = twin.validators.get(
-        {"type": "string", "pattern": "^[0-9]+$"}, "/x-apitwin/drchrono/appointment-id", "response"
-    )
-    if digits is not None:
-        runtime.id_validators = (*runtime.id_validators, digits)
 
 
 class Appointments:

@@ -4,8 +4,11 @@ drchrono is a Django REST framework service: a field that names another record (
 problem's ``patient``, an appointment's ``doctor`` and ``office``) is a primary-key
 field, and a write naming a record that does not exist is refused with a 400 whose body
 maps each field to its messages (``{"patient": ["Invalid pk ..."]}``), DRF's shape for
-field errors, before anything is stored. An appointment also needs the fields its schema
-lists as required, and its ``exam_room`` must be the index of one of its office's rooms.
+field errors, before anything is stored. A create or full replace also needs the fields
+the profile requires of its family (``required`` in profiles/drchrono.json: a patient's
+``doctor`` and ``gender``, an appointment's doctor, office, room and time, ...), missing
+ones answered in the same shape with DRF's "This field is required.", and an
+appointment's ``exam_room`` must be the index of one of its office's rooms.
 
 A locked clinical note is signed: its content cannot change until it is unlocked. So a
 write of clinical note field values for a locked note's appointment, and a change of
@@ -57,16 +60,13 @@ class References:
         self.fields = tuple(
             name for name in REFERENCES if name in view.properties and name not in view.read_only
         )
-        family = runtime.family.name
-        self.required = (
-            tuple(sorted(view.required - set(view.read_only))) if family == APPOINTMENTS else ()
-        )
 
     @staticmethod
     def applies_to(runtime: FamilyRuntime) -> bool:
         view = runtime.item_view
-        return runtime.family.parent_family is None and any(
-            name in view.properties and name not in view.read_only for name in REFERENCES
+        return runtime.family.parent_family is None and (
+            bool(runtime.family.required)
+            or any(name in view.properties and name not in view.read_only for name in REFERENCES)
         )
 
     def wrap(self, inner: Handler, role: str) -> Handler:
@@ -78,14 +78,15 @@ class References:
             with self.store().transaction(self.twin_name, write=False) as tx:
                 current: dict[str, Any] | None = None
                 if role != "create":
-                    ident = self.runtime.id_from(ctx.params, role)
-                    current = tx.get(family, str(ident))
-                    if current is None:  # the generic handler answers the 404
-                        return inner(ctx)
-                errors = self._errors(tx, fields, current, role)
-                if errors:
-                    return json_reply(errors, 400)
-                self._check_lock(tx, fields, current)
+                    current = tx.get(family, str(self.runtime.id_from(ctx.params, role)))
+                absent = role != "create" and current is None
+                errors = {} if absent else self._errors(tx, fields, current, role)
+                if not absent and not errors:
+                    self._check_lock(tx, fields, current)
+            if errors:
+                return json_reply(errors, 400)
+            # outside this transaction: the generic handler opens its own (and answers the
+            # 404 of an item that does not exist)
             return inner(ctx)
 
         return handle
@@ -101,11 +102,8 @@ class References:
     ) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = {}
         if role in ("create", "replace"):
-            for name in self.required:
-                if name == "patient" and fields.get("appt_is_break") is True:
-                    continue  # a break has no patient
-                if fields.get(name) is None:
-                    errors[name] = [_REQUIRED]
+            for name in self.runtime.missing(fields):
+                errors[name] = [_REQUIRED]
         for name in self.fields:
             value = fields.get(name)
             if value is None or name in errors:
