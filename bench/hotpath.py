@@ -104,7 +104,9 @@ class Driver:
             await self.once()
 
 
-def build(store_kind: str, data_dir: str, twins: list[str]) -> dict[str, App]:
+def build(
+    store_kind: str, data_dir: str, twins: list[str], kept_replies: bool = True
+) -> dict[str, App]:
     from apitwin.app import create_app
     from apitwin.state.memory import MemoryStore
     from apitwin.state.sqlite import SQLiteStore
@@ -114,7 +116,8 @@ def build(store_kind: str, data_dir: str, twins: list[str]) -> dict[str, App]:
         MemoryStore() if store_kind == "memory" else SQLiteStore(Path(data_dir) / "state.db")
     )
     apps: dict[str, App] = {
-        name: create_app(name, store=store, rate_limits=False) for name in twins
+        name: create_app(name, store=store, rate_limits=False, kept_replies=kept_replies)
+        for name in twins
     }
     gc.collect()
     gc.freeze()  # as apitwin serve does before serving
@@ -167,10 +170,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     write_bodies()
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="apitwin-hotpath-") as data_dir:
-        apps = build(args.store, data_dir, list(dict.fromkeys(s.twin for s in chosen)))
-        if args.fresh:  # every GET runs its handler: what a changing state costs
-            for app in apps.values():
-                app._replies = None  # type: ignore[attr-defined]
+        twins = list(dict.fromkeys(s.twin for s in chosen))
+        apps = build(args.store, data_dir, twins, kept_replies=not args.fresh)
         loop = asyncio.new_event_loop()
         droplet = loop.run_until_complete(prepare(apps))
         for scenario in chosen:

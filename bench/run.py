@@ -329,6 +329,7 @@ def _render_growth(result: dict[str, Any]) -> list[str]:
         "## State growth",
         "",
         f"The DigitalOcean twin with N stored droplets (filled through the store API), "
+        f"served with `--kept-replies off` so that every request reads the store, "
         f"loaded with wrk ({result['threads']} threads, {result['connections']} connections, "
         f"{result['duration_s']} s per measurement after 1 s of warm-up, "
         f"`Authorization: Bearer x`). *get*: `GET /v2/droplets/{{id}}` with a random id "

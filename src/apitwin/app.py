@@ -34,6 +34,7 @@ def create_app(
     empty: bool = False,
     auth: str = "open",
     rate_limits: bool | Mapping[str, Any] = True,
+    kept_replies: bool = True,
 ) -> TwinApp:
     """Build the ASGI app of a bundled twin (by name) or of a document (by path).
 
@@ -41,8 +42,12 @@ def create_app(
     answers every operation from the document alone. ``auth="strict"`` accepts only
     credentials the twin issued (see docs/auth.md). ``rate_limits=False`` turns the
     profile's rate limits off; a mapping replaces keys of the policy (docs/conventions.md).
+    ``kept_replies=False`` answers every GET afresh instead of with the reply kept while
+    the state is unchanged (docs/state.md).
     """
-    options = TwinOptions(seed=seed, empty=empty, auth=auth, rate_limits=rate_limits)
+    options = TwinOptions(
+        seed=seed, empty=empty, auth=auth, rate_limits=rate_limits, kept_replies=kept_replies
+    )
     if stateful and store is None:
         store = MemoryStore()
     chosen = store if stateful else None

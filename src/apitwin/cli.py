@@ -86,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
         "for every twin or for one (repeatable)",
     )
     serve.add_argument(
+        "--kept-replies",
+        choices=("on", "off"),
+        default="on",
+        help="on (default): a GET repeated while nothing was written is answered with the "
+        "reply kept from the last time (docs/state.md); off: every request is answered afresh",
+    )
+    serve.add_argument(
         "--stateless",
         action="store_true",
         help="answer every operation from the document alone, remembering nothing",
@@ -165,7 +172,11 @@ def _serve(args: argparse.Namespace) -> int:
     from apitwin.spec.document import SpecError
 
     options = TwinOptions(
-        seed=args.seed, empty=args.empty, auth=args.auth, webhook_allow=tuple(args.webhook_allow)
+        seed=args.seed,
+        empty=args.empty,
+        auth=args.auth,
+        webhook_allow=tuple(args.webhook_allow),
+        kept_replies=args.kept_replies == "on",
     )
     default_limits, twin_limits = _rate_limit_choices(args.rate_limits)
     targets = _resolve_targets(args.targets, args.port)

@@ -145,3 +145,14 @@ def test_docker_container_status_words_follow_the_clock_without_writes() -> None
         assert later == "Up 1 second"
     finally:
         client.close()
+
+
+def test_with_kept_replies_off_every_get_reads_the_state(ledger: str) -> None:
+    client = Client(create_app(ledger, empty=True, kept_replies=False), "get00")
+    try:
+        made = client.call("POST", "/t00", json={"f00": "one"}).json()
+        for _ in range(3):
+            assert client.call("GET", f"/t00/{made['id']}").json() == made
+        assert client.runs == 3
+    finally:
+        client.close()

@@ -49,6 +49,8 @@ class TwinOptions:
     # The profile's rate limits: True as declared, False off, a mapping replaces keys of
     # the profile's policy (conventions/ratelimit.py).
     rate_limits: bool | Mapping[str, Any] = True
+    # Answer a repeated GET on unchanged state with its kept reply (engine/reply_cache.py).
+    kept_replies: bool = True
 
 
 def base_path_of(doc: SpecDocument) -> str:

@@ -89,7 +89,9 @@ class TwinApp:
         store = twin.semantics.store if twin.semantics is not None else None
         self._replies = (
             ReplyCache(store, twin.name)
-            if store is not None and store.version(twin.name) is not None
+            if twin.options.kept_replies
+            and store is not None
+            and store.version(twin.name) is not None
             else None
         )
         # Headers the twin computes per answer replace any the document would synthesize.
