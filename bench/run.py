@@ -775,12 +775,21 @@ def notes(env: dict[str, Any]) -> list[str]:
         f"{env['nproc']} CPUs are shared by wrk ({2} threads), the twin (one process, one "
         "event loop) and, for PostgreSQL, the database server."
     ]
-    busiest = max(float(env["load_before"].split()[0]), float(env["load_after"].split()[0]))
-    if busiest > 0.5:
+    # The load after a run is mostly the run's own (wrk keeps both CPUs busy to the end):
+    # only the load before it tells whether other work shared the machine.
+    before = float(env["load_before"].split()[0])
+    after = float(env["load_after"].split()[0])
+    if before > 0.5:
         found.append(
-            f"Other work was running (1-minute load average up to {busiest:.2f} before or "
-            "after): absolute figures are noisier than on an idle machine; the A/B ratios "
-            "are measured round by round to stay comparable."
+            f"Other work was running (1-minute load average {before:.2f} before the run, "
+            f"{after:.2f} after it, which includes the run's own load): absolute figures "
+            "are noisier than on an idle machine; the A/B ratios are measured round by "
+            "round to stay comparable."
+        )
+    else:
+        found.append(
+            f"The machine was otherwise idle: 1-minute load average {before:.2f} before the "
+            f"run ({after:.2f} after it is the run's own load)."
         )
     return found
 

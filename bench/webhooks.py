@@ -169,6 +169,9 @@ def start_twin(
 
 
 HEADERS = {"Authorization": "Bearer x"}
+# What drchrono requires of a new patient (the profile's required fields): a doctor of the
+# seeded practice and a gender.
+NEW_PATIENT = {"doctor": 1, "gender": "Female"}
 
 
 def _client(base: str) -> httpx.Client:
@@ -184,7 +187,7 @@ def _write_share(http: httpx.Client, share: int, versions: int) -> tuple[list[fl
     try:
         for _ in range(share):
             started = time.perf_counter()
-            response = http.post("/api/patients", json={"first_name": "v0"})
+            response = http.post("/api/patients", json={**NEW_PATIENT, "first_name": "v0"})
             latencies.append((time.perf_counter() - started) * 1000)
             if response.status_code != 201:
                 return latencies, response.text
