@@ -22,11 +22,10 @@ import orjson
 
 from apitwin.state.store import (
     FilterValue,
-    JsonPage,
-    Page,
     ReadOnlyTransactionError,
     Resource,
     Store,
+    StoredJsonTransaction,
     Transaction,
     TransactionLock,
     check_filters,
@@ -112,7 +111,7 @@ def _matches(body: Resource, filters: dict[str, FilterValue]) -> bool:
     return True
 
 
-class _MemoryTransaction(Transaction):
+class _MemoryTransaction(StoredJsonTransaction):
     def __init__(self, store: MemoryStore, state: _TwinState, write: bool) -> None:
         self._store = store
         self._state = state
@@ -167,29 +166,6 @@ class _MemoryTransaction(Transaction):
 
         self._undo.append(undo_delete)
         return True
-
-    def list(
-        self,
-        family: str,
-        *,
-        parent: str | None = "",
-        filters: Mapping[str, Any] | None = None,
-        offset: int = 0,
-        limit: int | None = None,
-    ) -> Page:
-        bodies, total = self._page(family, parent, filters, offset, limit)
-        return Page([orjson.loads(body) for body in bodies], total)
-
-    def list_json(
-        self,
-        family: str,
-        *,
-        parent: str | None = "",
-        filters: Mapping[str, Any] | None = None,
-        offset: int = 0,
-        limit: int | None = None,
-    ) -> JsonPage:
-        return JsonPage(*self._page(family, parent, filters, offset, limit))
 
     def _page(
         self,

@@ -39,11 +39,10 @@ import orjson
 
 from apitwin.state.store import (
     FilterValue,
-    JsonPage,
-    Page,
     ReadOnlyTransactionError,
     Resource,
     Store,
+    StoredJsonTransaction,
     Transaction,
     TransactionLock,
     check_filters,
@@ -139,7 +138,7 @@ def _bytes(body: bytes | str) -> bytes:
     return body if isinstance(body, bytes) else body.encode()
 
 
-class _SQLiteTransaction(Transaction):
+class _SQLiteTransaction(StoredJsonTransaction):
     """Statements run through the store's one cursor (every result is fetched before the
     next statement): cheaper than a cursor per statement, which ``conn.execute`` makes."""
 
@@ -232,30 +231,6 @@ class _SQLiteTransaction(Transaction):
         self._count(family, row[1], -1)
         return True
 
-    def list(
-        self,
-        family: str,
-        *,
-        parent: str | None = "",
-        filters: Mapping[str, Any] | None = None,
-        offset: int = 0,
-        limit: int | None = None,
-    ) -> Page:
-        rows, total = self._page(family, parent, filters, offset, limit)
-        return Page([orjson.loads(body) for body in rows], total)
-
-    def list_json(
-        self,
-        family: str,
-        *,
-        parent: str | None = "",
-        filters: Mapping[str, Any] | None = None,
-        offset: int = 0,
-        limit: int | None = None,
-    ) -> JsonPage:
-        rows, total = self._page(family, parent, filters, offset, limit)
-        return JsonPage([_bytes(body) for body in rows], total)
-
     def _page(
         self,
         family: str,
@@ -263,7 +238,7 @@ class _SQLiteTransaction(Transaction):
         filters: Mapping[str, Any] | None,
         offset: int,
         limit: int | None,
-    ) -> tuple[builtins.list[bytes | str], int]:
+    ) -> tuple[builtins.list[bytes], int]:
         """The stored bodies of one page, and the total."""
         self._check(False)
         offset, limit = check_page(offset, limit)
@@ -278,7 +253,7 @@ class _SQLiteTransaction(Transaction):
             f"SELECT body FROM resources WHERE {where} ORDER BY id LIMIT :limit OFFSET :offset",
             {**params, "limit": -1 if limit is None else limit, "offset": offset},
         ).fetchall()
-        bodies = [row[0] for row in rows]
+        bodies = [_bytes(row[0]) for row in rows]
         if wanted:
             (total,) = self._conn.execute(
                 f"SELECT COUNT(*) FROM resources WHERE {where}", params

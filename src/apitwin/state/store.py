@@ -37,7 +37,14 @@ from typing import Any
 
 import orjson
 
-__all__ = ["JsonPage", "Page", "ReadOnlyTransactionError", "Store", "Transaction"]
+__all__ = [
+    "JsonPage",
+    "Page",
+    "ReadOnlyTransactionError",
+    "Store",
+    "StoredJsonTransaction",
+    "Transaction",
+]
 
 Resource = dict[str, Any]
 FilterValue = str | int | float | bool | None
@@ -121,6 +128,46 @@ class Transaction(ABC):
     @abstractmethod
     def families(self) -> builtins.list[str]:
         """Families that hold at least one resource."""
+
+
+class StoredJsonTransaction(Transaction):
+    """A backend that keeps each resource as the JSON ``orjson.dumps`` wrote (memory,
+    SQLite): a page is read once as stored, handed over as it is by ``list_json`` and
+    parsed only by ``list``."""
+
+    @abstractmethod
+    def _page(
+        self,
+        family: str,
+        parent: str | None,
+        filters: Mapping[str, Any] | None,
+        offset: int,
+        limit: int | None,
+    ) -> tuple[builtins.list[bytes], int]:
+        """The stored bodies of one page, and the total."""
+
+    def list(
+        self,
+        family: str,
+        *,
+        parent: str | None = "",
+        filters: Mapping[str, Any] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> Page:
+        bodies, total = self._page(family, parent, filters, offset, limit)
+        return Page([orjson.loads(body) for body in bodies], total)
+
+    def list_json(
+        self,
+        family: str,
+        *,
+        parent: str | None = "",
+        filters: Mapping[str, Any] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> JsonPage:
+        return JsonPage(*self._page(family, parent, filters, offset, limit))
 
 
 class Store(ABC):
