@@ -83,10 +83,12 @@ def test_refused_topic_names_the_rule_and_creates_nothing(client: DiscourseClien
     assert client.latest_topics()["topic_list"]["topics"] == []
 
 
-def test_reply_to_a_missing_topic_is_not_found(client: DiscourseClient) -> None:
-    with pytest.raises(DiscourseClientError) as missing:
+def test_reply_to_a_missing_topic_is_refused_as_topic_not_found(client: DiscourseClient) -> None:
+    # PostCreator's validation, not a 404: 422 {"errors": [...]}, without an error_type
+    with pytest.raises(DiscourseClientError, match="^Topic not found$") as missing:
         client.create_post("A reply to nothing at all, long enough.", topic_id=404)
-    assert missing.value.response.status_code == 404
+    assert missing.value.response.status_code == 422
+    assert missing.value.response.json() == {"errors": ["Topic not found"]}
 
 
 def test_duplicate_category_name_is_refused(client: DiscourseClient) -> None:
@@ -136,6 +138,9 @@ def test_deleting_a_category_takes_it_off_the_list(client: DiscourseClient) -> N
         client.delete_category(gone["id"])
     assert unknown.value.response.status_code == 404
     assert unknown.value.response.json()["error_type"] == "not_found"
+    with pytest.raises(DiscourseClientError) as unknown_slug:
+        client.delete_category(gone["slug"])
+    assert unknown_slug.value.response.status_code == 404
 
     # the service deletes only a category without topics
     client.create_post(
@@ -147,3 +152,19 @@ def test_deleting_a_category_takes_it_off_the_list(client: DiscourseClient) -> N
         client.delete_category(kept["id"])
     assert refused.value.response.status_code == 403
     assert [c["name"] for c in client.categories()] == ["Kept"]
+
+
+def test_a_category_is_deleted_by_its_slug_or_its_id(client: DiscourseClient) -> None:
+    by_slug = client.create_category("Release notes", "0088CC")["category"]
+    by_id = client.create_category("Support desk", "49d9e9")["category"]
+    kept = client.create_category("General talk", "49d9e9")["category"]
+    assert by_slug["slug"] == "release-notes"
+    assert client.delete_category("release-notes") == {"success": "OK"}
+    assert client.delete_category(by_id["id"]) == {"success": "OK"}
+    assert [c["name"] for c in client.categories()] == ["General talk"]
+    # the slug of a category that is gone names nothing, and another's slug is its own
+    with pytest.raises(DiscourseClientError) as gone:
+        client.delete_category("release-notes")
+    assert gone.value.response.status_code == 404
+    assert gone.value.response.json()["error_type"] == "not_found"
+    assert client.category(kept["id"])["category"]["slug"] == "general-talk"

@@ -162,7 +162,8 @@ def discourse_validations(doc: dict[str, Any]) -> int:
     """The model validations of Discourse's writes: a topic's title keeps 15 characters,
     a post 20, a category has a name, so none of these writes goes without a body (an object:
     the 3.1 document gives the bodies no type, so JSON ``null`` was valid);
-    refusals are 422, a reply to a topic that does not exist 404."""
+    refusals are 422 (a reply to a topic that does not exist too), an edit of a post that
+    does not exist 404."""
     topic = _body_schema(doc, "/posts.json", "post")["properties"]
     topic["title"]["pattern"] = _text_at_least(15)
     topic["raw"]["pattern"] = _text_at_least(20)
@@ -899,9 +900,9 @@ PER_TWIN: dict[str, list[tuple[Correction, str]]] = {
             "(site settings min_topic_title_length, min_first_post_length and "
             "min_post_length), a category needs a name, so these writes need their body, an "
             "object (the document leaves it optional and untyped), and an edit needs its "
-            "`post`; it refuses with 422 `{errors, "
-            "error_type}` and answers a reply to a topic that does not exist 404, where "
-            "the document declares only the 200 of these writes",
+            "`post`; it refuses with 422 `{errors}` (a reply to a topic that does not "
+            'exist too, "Topic not found"), where the document declares only the 200 of '
+            "these writes",
         ),
         (
             discourse_category_fields,

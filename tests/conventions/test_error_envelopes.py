@@ -137,7 +137,8 @@ def _docker_hub(response: httpx.Response, status: int) -> str:
 
 # Discourse's error_type for each status (ApplicationController's rescue_from handlers):
 # invalid_parameters (400), not_logged_in / invalid_access (403), not_found (404),
-# rate_limit (429); the others are named by their status.
+# rate_limit (429); a failed validation (422, render_json_error without a type) has none;
+# the others are named by their status.
 _DISCOURSE_TYPES = {
     400: {"invalid_parameters"},
     403: {"not_logged_in", "invalid_access"},
@@ -150,8 +151,11 @@ def _discourse(response: httpx.Response, status: int) -> str:
     # pydiscourse compares the content type as a string (docs/conventions.md)
     assert response.headers["content-type"] == "application/json; charset=utf-8"
     body = response.json()
-    assert {"errors", "error_type"} <= set(body)
     assert isinstance(body["errors"], list) and body["errors"]
+    if status == 422:
+        assert set(body) == {"errors"}
+        return " ".join(_text(e) for e in body["errors"])
+    assert {"errors", "error_type"} <= set(body)
     expected = _DISCOURSE_TYPES.get(status)
     if expected is not None:
         assert body["error_type"] in expected

@@ -40,7 +40,8 @@ def test_head_of_a_missing_item_is_its_404_without_body(twin: Open) -> None:
 
 def test_head_where_there_is_no_get_is_405(twin: Open) -> None:
     client = twin("digitalocean")
-    response = client.request("HEAD", "/v2/droplets/actions", headers=BEARER)
+    # not /v2/droplets/actions: a GET there reaches /v2/droplets/{droplet_id} (spec/router.py)
+    response = client.request("HEAD", "/v2/registry/validate-name", headers=BEARER)
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
     assert response.content == b""

@@ -91,3 +91,79 @@ def test_deleting_a_reply_keeps_the_topic_and_the_first_post_takes_it(
     assert topic["post_stream"]["stream"] == [first["id"]]
     assert client.request("DELETE", f"/posts/{first['id']}", headers=HEADERS).status_code == 200
     assert client.get(f"/t/{first['topic_id']}.json", headers=HEADERS).status_code == 404
+
+
+def test_topic_of_the_dash_slug_is_the_topic(client: TwinClient) -> None:
+    # /t/-/{id}.json is documented for PUT only; Discourse shows the topic there (slug "-")
+    first = _topic(client, 1)
+    for path in (f"/t/-/{first['topic_id']}.json", f"/t/-/{first['topic_id']}"):
+        shown = client.get(path, headers=HEADERS)
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["title"] == "Topic number 001 of the test"
+    missing = client.get(f"/t/-/{first['topic_id'] + 1}.json", headers=HEADERS)
+    assert missing.status_code == 404
+    assert missing.json()["error_type"] == "not_found"
+    # the documented PUT still reaches its operation
+    update = client.request(
+        "PUT",
+        f"/t/-/{first['topic_id']}.json",
+        json={"topic": {"title": "A new title for the topic"}},
+        headers=HEADERS,
+    )
+    assert update.status_code == 200, update.text
+
+
+def test_reply_to_a_closed_topic_is_refused_but_for_an_admin(client: TwinClient) -> None:
+    first = _topic(client, 1)
+    closed = client.request(
+        "PUT",
+        f"/t/{first['topic_id']}/status.json",
+        json={"status": "closed", "enabled": "true"},
+        headers=HEADERS,
+    )
+    assert closed.json() == {"success": "OK", "topic_status_update": None}
+    assert client.get(f"/t/{first['topic_id']}.json", headers=HEADERS).json()["closed"] is True
+    reply = {"topic_id": first["topic_id"], "raw": "A reply long enough to pass."}
+    refused = client.post("/posts.json", json=reply, headers={**HEADERS, "Api-Username": "bob"})
+    # PostCreator: the topic is not one bob may post in; a validation error, no error_type
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/json; charset=utf-8"
+    assert refused.json() == {"errors": ["Topic not found"]}
+    assert client.get(f"/t/{first['topic_id']}.json", headers=HEADERS).json()["posts_count"] == 1
+    # an admin (system is one in every Discourse) still posts in a closed topic
+    kept = client.post("/posts.json", json=reply, headers={**HEADERS, "Api-Username": "system"})
+    assert kept.status_code == 200, kept.text
+    assert client.get(f"/t/{first['topic_id']}.json", headers=HEADERS).json()["posts_count"] == 2
+    # opened again, it takes bob's reply
+    client.request(
+        "PUT",
+        f"/t/{first['topic_id']}/status",
+        data={"status": "closed", "enabled": "false"},
+        headers=HEADERS,
+    )
+    again = client.post("/posts.json", json=reply, headers={**HEADERS, "Api-Username": "bob"})
+    assert again.status_code == 200, again.text
+
+
+def test_status_of_a_topic_that_does_not_exist_is_invalid_access(client: TwinClient) -> None:
+    # TopicsController#status asks the guardian about a nil topic: 403, not 404
+    refused = client.request(
+        "PUT", "/t/404/status.json", json={"status": "closed", "enabled": "true"}, headers=HEADERS
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error_type"] == "invalid_access"
+
+
+def test_validation_refusals_carry_no_error_type(client: TwinClient) -> None:
+    """render_json_error without a type: 422 {"errors": [...]} alone."""
+    first = _topic(client, 1)
+    refusals = [
+        client.post("/posts.json", json={"title": "short", "raw": "x" * 30}, headers=HEADERS),
+        client.request(
+            "PUT", f"/posts/{first['id']}.json", json={"post": {"raw": "x"}}, headers=HEADERS
+        ),
+        client.post("/categories.json", json={"name": " "}, headers=HEADERS),
+    ]
+    for refused in refusals:
+        assert refused.status_code == 422
+        assert list(refused.json()) == ["errors"]

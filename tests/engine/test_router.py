@@ -240,3 +240,36 @@ def test_spanning_parameter_prefers_the_route_with_the_method() -> None:
 def test_parameters_not_declared_spanning_keep_to_one_segment() -> None:
     router = spanning_router()
     assert router.match("GET", "/containers/a/b/json") is None
+
+
+def test_template_sibling_with_the_method_beats_a_literal_without_it() -> None:
+    # Discourse: PUT /t/-/{id}.json updates a topic, GET /t/-/{id}.json shows the topic of
+    # slug "-" through /t/{slug}/{id}.json
+    router = router_of(
+        ("PUT", "/t/-/{id}.json"),
+        ("GET", "/t/{slug}/{id}.json"),
+        ("GET", "/t/{id}.json"),
+    )
+    assert target(router, "GET", "/t/-/42.json") == (
+        "GET /t/{slug}/{id}.json",
+        {"slug": "-", "id": "42"},
+    )
+    assert target(router, "PUT", "/t/-/42.json") == ("PUT /t/-/{id}.json", {"id": "42"})
+    # no route of the path has DELETE: the literal's route answers, with its methods
+    refused = router.match("DELETE", "/t/-/42.json")
+    assert refused is not None and refused.target is None
+    assert refused.allowed == ("PUT",)
+    assert refused.template == "/t/-/{id}.json"
+    assert refused.params == {"id": "42"}
+
+
+def test_method_preference_reaches_below_the_first_matching_level() -> None:
+    router = router_of(
+        ("GET", "/repos/mine/settings"),
+        ("DELETE", "/repos/{name}/settings"),
+    )
+    assert target(router, "DELETE", "/repos/mine/settings") == (
+        "DELETE /repos/{name}/settings",
+        {"name": "mine"},
+    )
+    assert target(router, "GET", "/repos/mine/settings") == ("GET /repos/mine/settings", {})

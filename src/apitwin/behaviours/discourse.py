@@ -43,9 +43,11 @@ MIN_POST = 20  # min_first_post_length default
 MIN_REPLY = 20  # min_post_length default
 PER_PAGE = 30  # topics per page of /latest.json
 MAX_TAG = 20  # max_tag_length default
+_LEADING_ID = re.compile(r"\s*[+-]?[0-9]+")
 _TAG_STRIPPED = re.compile(r"[/?#\[\]@!$&'()*+,;=.%\\`^|{}\"<>]+")
 NOT_FOUND = "The requested URL or resource could not be found."
 NOT_PERMITTED = "You are not permitted to view the requested resource."
+TOPIC_NOT_FOUND = "Topic not found"  # a reply's refusal: 422, as a failed validation
 # Deletes answer 200 with an empty body, as the service's ``render body: nil`` does.
 EMPTY_OK = Reply(200, [(b"content-type", b"text/plain; charset=utf-8")])
 
@@ -55,9 +57,11 @@ def install(twin: Twin) -> None:
         Forum(twin)
 
 
-def _slug(text: str) -> str:
+def _slug(text: str, default: str = "topic") -> str:
+    """The service's ``Slug.for``: a slug of digits alone is refused for ``default``, as it
+    could not be told from an id (a category's default is empty)."""
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug or "topic"
+    return slug if slug and not slug.isdigit() else default
 
 
 def _tags(given: Any) -> list[str]:
@@ -113,6 +117,7 @@ class Forum(Behaviour):
                 "getTopic": self.get_topic,
                 "getTopicBySlug": self.get_topic,  # the supplement's /t/{slug}/{id}.json
                 "removeTopic": self.remove_topic,
+                "updateTopicStatus": self.topic_status,
                 "getSpecificPostsFromTopic": self.topic_posts,
                 "listLatestTopics": self.latest,
                 "search": self.search,
@@ -175,7 +180,7 @@ class Forum(Behaviour):
             stored = {
                 "id": number,
                 "name": name,
-                "slug": _slug(name),
+                "slug": _slug(name, ""),
                 "color": str(body.get("color") or "0088CC").lstrip("#"),
                 "text_color": str(body.get("text_color") or "FFFFFF").lstrip("#"),
                 "description": body.get("description"),
@@ -205,7 +210,17 @@ class Forum(Behaviour):
         return json_reply(answer)
 
     def _category(self, tx: Transaction, context: RequestContext) -> dict[str, Any]:
-        stored = tx.get(CATEGORIES, self._id(context), for_update=True)
+        """The category a path names by slug or by id, as the service's ``fetch_category``
+        looks: a top-level category's slug first, then the id (the path's leading digits,
+        Ruby's ``to_i``)."""
+        given = self._id(context)
+        if not (given.isascii() and given.isdigit()):  # no slug is digits alone (``_slug``)
+            for category in tx.list(CATEGORIES).items:
+                if category.get("slug") == given and category.get("parent_category_id") is None:
+                    given = str(category["id"])
+                    break
+        digits = _LEADING_ID.match(given)
+        stored = tx.get(CATEGORIES, str(int(digits.group())), for_update=True) if digits else None
         if stored is None:
             raise reject(404, NOT_FOUND)
         return stored
@@ -223,7 +238,7 @@ class Forum(Behaviour):
                 if field in body:
                     stored[field] = body[field]
             if "name" in body:
-                stored["slug"] = _slug(str(body["name"]))
+                stored["slug"] = _slug(str(body["name"]), "")
             tx.put(CATEGORIES, str(stored["id"]), stored)
         return json_reply({"success": "OK", "category": self._category_view(stored)})
 
@@ -253,10 +268,11 @@ class Forum(Behaviour):
                 topic = self._new_topic(tx, body, raw, username, now)
             else:
                 topic = tx.get(TOPICS, str(topic_id), for_update=True)
-                if topic is None:
-                    raise reject(404, NOT_FOUND)
-                if topic.get("closed"):
-                    raise reject(403, "You are not permitted to view the requested resource.")
+                # PostCreator refuses a topic that is gone and one the user may not post
+                # in alike (Guardian#can_create_post_on_topic?: a closed one, but for an
+                # admin; ``system`` is one in every Discourse)
+                if topic is None or (topic.get("closed") and username != "system"):
+                    raise reject(422, TOPIC_NOT_FOUND)
                 if len(raw.strip()) < MIN_REPLY:
                     raise reject(422, f"Body is too short (minimum is {MIN_REPLY} characters)")
             post = self._new_post(tx, topic, body, raw, username, now)
@@ -501,6 +517,20 @@ class Forum(Behaviour):
         with self._tx() as tx:
             self._delete_topic(tx, self._id(context))
         return Reply(EMPTY_OK.status, list(EMPTY_OK.headers))
+
+    def topic_status(self, context: RequestContext) -> Reply:
+        """Close, archive, list or pin a topic (``enabled`` "true" or "false"). The service
+        asks the guardian about the topic it found, so a topic that does not exist is 403
+        ``invalid_access``, not 404."""
+        body = self._body(context)
+        status = str(body.get("status"))
+        with self._tx() as tx:
+            topic = tx.get(TOPICS, self._id(context), for_update=True)
+            if topic is None:
+                raise reject(403, NOT_PERMITTED, code="invalid_access")
+            topic[status] = str(body.get("enabled")).lower() == "true"
+            tx.put(TOPICS, str(topic["id"]), topic)
+        return json_reply({"success": "OK", "topic_status_update": None})
 
     def _topic_item(self, topic: dict[str, Any]) -> dict[str, Any]:
         fields = [

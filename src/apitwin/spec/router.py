@@ -3,7 +3,10 @@
 Literal segments are tried before templated ones at every level, so
 ``/containers/json`` wins over ``/containers/{id}`` whatever the document order, and a
 failed literal branch falls back to a templated sibling (backtracking), as a user of the
-real API expects. Segments with literal text around their parameters (``{id}.json``) are
+real API expects. A branch whose route lacks the request's method is passed over for a
+sibling whose route has it (Discourse's ``GET /t/-/{id}.json`` is the topic of slug ``-``,
+though the literal ``/t/-/{id}.json`` takes only PUT); only when no route of the path has
+the method does the first one answer, with a 405. Segments with literal text around their parameters (``{id}.json``) are
 more concrete than a bare ``{id}`` and are tried before it.
 
 A parameter may be declared to span several segments (the Docker daemon routes
@@ -115,35 +118,54 @@ class Router(Generic[T]):
         segments: list[str],
         index: int,
         params: dict[str, str],
-        method: str = "",
+        method: str,
     ) -> _Node[T] | None:
+        """The first route in priority order that has ``method``; failing that, the first
+        route of the path at all (a 405). Each branch fills its own parameters, so a
+        branch passed over leaves none behind."""
         if index == len(segments):
             return node if node.methods else None
         segment = segments[index]
+        fallback: tuple[_Node[T], dict[str, str]] | None = None
         child = node.literal.get(segment)
         if child is not None:
-            found = self._walk(child, segments, index + 1, params, method)
+            attempt: dict[str, str] = {}
+            found = self._walk(child, segments, index + 1, attempt, method)
             if found is not None:
-                return found
+                if method in found.methods:
+                    params.update(attempt)
+                    return found
+                fallback = (found, attempt)
         for regex, names, child in node.mixed:
             matched = regex.fullmatch(segment)
             if matched is None:
                 continue
-            found = self._walk(child, segments, index + 1, params, method)
+            attempt = {}
+            found = self._walk(child, segments, index + 1, attempt, method)
             if found is not None:
-                params.update(zip(names, matched.groups(), strict=True))
-                return found
+                attempt.update(zip(names, matched.groups(), strict=True))
+                if method in found.methods:
+                    params.update(attempt)
+                    return found
+                fallback = fallback or (found, attempt)
         if segment:
             for name, child in node.whole:
+                attempt = {}
                 if name in node.spanning:
-                    found = self._span(name, child, segments, index, params, method)
+                    found = self._span(name, child, segments, index, attempt, method)
                 else:
-                    found = self._walk(child, segments, index + 1, params, method)
+                    found = self._walk(child, segments, index + 1, attempt, method)
                     if found is not None:
-                        params[name] = segment
+                        attempt[name] = segment
                 if found is not None:
-                    return found
-        return None
+                    if method in found.methods:
+                        params.update(attempt)
+                        return found
+                    fallback = fallback or (found, attempt)
+        if fallback is None:
+            return None
+        params.update(fallback[1])
+        return fallback[0]
 
     def _span(
         self,
