@@ -787,6 +787,28 @@ def docker_daemon_statuses(doc: dict[str, Any]) -> int:
 # -- Docker Hub and DVP ---------------------------------------------------------------------
 
 
+def digitalnz_fields(doc: dict[str, Any]) -> int:
+    """``fields`` names record fields, comma-separated, or is ``verbose``/``default``."""
+    names = "|".join(sorted(doc["components"]["schemas"]["record"]["properties"]))
+    schema = doc["components"]["parameters"]["fields"]["schema"]
+    schema["pattern"] = f"^(verbose|default|({names})(,({names}))*)$"
+    return 1
+
+
+def digitalnz_template_parameters(doc: dict[str, Any]) -> int:
+    """Parameters whose names are templates (``without[{filter_field}]``) are not sent
+    as written."""
+    changed = 0
+    for _, item, operation in _operations(doc):
+        for holder in (item, operation):
+            params = holder.get("parameters") or []
+            kept = [p for p in params if "{" not in str(p.get("name", "")) or "$ref" in p]
+            changed += len(params) - len(kept)
+            if params:
+                holder["parameters"] = kept
+    return changed
+
+
 def declare_invalid_page(doc: dict[str, Any]) -> int:
     """404 `{"detail": "Invalid page."}` on lists paged by `page`: Docker Hub's paging
     (Django REST framework's) answers it for a page past the last one."""
@@ -1034,6 +1056,21 @@ PER_TWIN: dict[str, list[tuple[Correction, str]]] = {
             "`birthmonth` is declared a free string, and its description says what it holds: "
             "the month's name (`jan`, `january`) or number (`01`, `1`); Nookipedia answers "
             "400 to anything else",
+        ),
+    ],
+    "digitalnz": [
+        (
+            digitalnz_template_parameters,
+            "`without[{filter_field}]` and `and[or][{filter_field}][]` are templates of "
+            "parameter names, `{filter_field}` standing for a record field; a client sends "
+            "`without[category]`, and DigitalNZ answers its FieldError to the template's "
+            "literal name, which names no field",
+        ),
+        (
+            digitalnz_fields,
+            "`fields` is declared a free string; its description says it is a "
+            "comma-separated list of record fields (or `verbose`), and DigitalNZ answers "
+            "its FieldError to a name that is no field",
         ),
     ],
     "ebay-deal": [

@@ -40,8 +40,9 @@ def test_digitalnz_json_and_xml_suffixes_carry_the_same_answer(twin: Open) -> No
 
 def test_digitalnz_record_in_xml(twin: Open) -> None:
     client = twin("digitalnz")
-    record = client.get("/records/23.json?api_key=key").json()
-    root = ET.fromstring(client.get("/records/23.xml?api_key=key").content)
+    listed = client.get("/records.json?api_key=key").json()["records"][0]["id"]
+    record = client.get(f"/records/{listed}.json?api_key=key").json()
+    root = ET.fromstring(client.get(f"/records/{listed}.xml?api_key=key").content)
     categories = root.find("category")
     assert categories is not None and categories.get("type") == "array"
     assert [c.text for c in categories.findall("category")] == record["category"]

@@ -435,7 +435,9 @@ _BRACKETS = re.compile(r"(?P<mode>and|or|without)(?P<or>\[or\])?\[(?P<field>[^\[
 class BracketFilter(ListFilter):
     """Rails-style bracketed parameters: every ``and[f][]`` value must match, one of the
     ``or[f][]`` (or ``and[or][f][]``) values must, no ``without[f][]`` value may. A trailing
-    ``*`` matches a prefix. Sorting by ``sort`` and ``direction``."""
+    ``*`` matches a prefix. Sorting by ``sort`` and ``direction``. The rule's ``text``
+    (``{"param": "text", "fields": [...]}``) names a free-text parameter searching the
+    words of those fields (:func:`_text_search`)."""
 
     def __init__(self, rule: Mapping[str, Any], params: set[str], fields: set[str]) -> None:
         self.sort_param = str(rule.get("sort_param", "sort"))
@@ -446,11 +448,13 @@ class BracketFilter(ListFilter):
         # Declared in the document but not kept on stored items: accepted, not applied.
         self.ignored = frozenset(str(n) for n in rule.get("ignore") or ())
         self.sorts = {str(k): _getter(str(v)) for k, v in (rule.get("sort") or {}).items()}
-        self.params = frozenset(
-            p
-            for p in params
-            if _BRACKETS.fullmatch(p) or p in (self.sort_param, self.direction_param)
-        )
+        text = rule.get("text")
+        if text is not None and not isinstance(text, Mapping):
+            raise ValueError("text must be a mapping of param and fields")
+        self.text_param = str(text.get("param", "text")) if text else None
+        self.text_fields = [_getter(str(f)) for f in (text or {}).get("fields") or ()]
+        own = {self.sort_param, self.direction_param, self.text_param}
+        self.params = frozenset(p for p in params if _BRACKETS.fullmatch(p) or p in own)
         self.rule = rule
 
     def select(self, query: Query) -> Selection | None:
@@ -480,6 +484,9 @@ class BracketFilter(ListFilter):
                 any_of.setdefault(field, []).extend(wanted)
         for field, wanted in any_of.items():
             keep.append(self._matcher(self.getters[field], wanted))
+        words = _last(query, self.text_param) if self.text_param else None
+        if words and words.strip():
+            keep.append(_text_search(words, self.text_fields))
         order: list[SortKey] = []
         sort = _last(query, self.sort_param)
         if sort and sort in self.sorts:
@@ -503,6 +510,52 @@ class BracketFilter(ListFilter):
             return False
 
         return test
+
+
+_WORD = re.compile(r"[^\W_]+\*?")
+
+
+def _text_search(text: str, fields: list[Callable[[Item], list[Any]]]) -> Predicate:
+    """DigitalNZ's ``text``: terms are ANDed, ``A OR B`` takes either, ``-term`` excludes,
+    ``ted*`` is a prefix; a term matches a whole word of the named fields, in any case."""
+    groups: list[list[str]] = []  # each group: one of its terms must match
+    excluded: list[str] = []
+    joined = False
+    for token in text.split():
+        if token == "OR":
+            joined = bool(groups)
+            continue
+        if token == "AND":
+            continue
+        negative = token.startswith("-") and len(token) > 1
+        terms = [t.casefold() for t in _WORD.findall(token)]
+        if not terms:
+            continue
+        if negative:
+            excluded.extend(terms)
+        elif joined:
+            groups[-1].extend(terms)
+        else:
+            groups.extend([term] for term in terms)
+        joined = False
+
+    def matches(term: str, words: set[str]) -> bool:
+        if term.endswith("*"):
+            return any(word.startswith(term[:-1]) for word in words)
+        return term in words
+
+    def test(item: Item) -> bool:
+        words = {
+            word.rstrip("*")
+            for getter in fields
+            for value in getter(item)
+            for word in _WORD.findall(_text(value))
+        }
+        if any(matches(term, words) for term in excluded):
+            return False
+        return all(any(matches(term, words) for term in group) for group in groups)
+
+    return test
 
 
 # -- plain parameters naming fields: game=NH&game=PC (all), category_ids=1,2 (any) ---------

@@ -38,6 +38,7 @@ __all__ = [
 _LIMIT_PARAMS = ("per_page", "page_size", "limit", "pageSize", "perPage", "max_results")
 _OFFSET_PARAMS = ("offset", "skip", "startIndex", "start")
 _PAGE_PARAMS = ("page",)
+_INT64 = 2**63 - 1
 _COUNT_FIELDS = ("count", "total", "total_count", "totalCount", "result_count", "total_results")
 
 Schemas = Mapping[str, Mapping[str, Any]]  # declared query parameter -> its resolved schema
@@ -194,7 +195,23 @@ class GenericPaging(Paginator):
         result = _wrap(base, key, items)
         if key is not None:
             set_counts(result, total, window.offset, window.limit)
+            self._set_page(result, window)
         return result
+
+    def _set_page(self, body: Any, window: Window) -> None:
+        """The envelope's own ``page`` and ``per_page`` (DigitalNZ's search) say which
+        page this is, where the envelope has fields named like the parameters."""
+        if not isinstance(body, dict) or not window.limit:
+            return
+        counters = (
+            # a page past any integer type is an empty page; its number is capped
+            (self.page_param, min(window.offset // window.limit + self.first_page, _INT64)),
+            (self.limit_param, window.limit),
+        )
+        for name, value in counters:
+            current = body.get(name) if name else None
+            if name and isinstance(current, int) and not isinstance(current, bool):
+                body[name] = value
 
 
 class NoPaging(Paginator):
