@@ -49,14 +49,20 @@ def test_seeded_account_agrees_with_the_reference_data() -> None:
         with httpx.Client(
             base_url=twin.base_url, headers={"Authorization": f"Bearer {TOKEN}"}
         ) as http:
-            droplets = http.get("/v2/droplets").json()["droplets"]
+            every = http.get("/v2/droplets").json()["droplets"]
             regions = {r["slug"]: r for r in http.get("/v2/regions").json()["regions"]}
             sizes = {s["slug"] for s in http.get("/v2/sizes").json()["sizes"]}
-            assert len(droplets) == 2
-            for droplet in droplets:
-                assert droplet["status"] == "active"
+            for droplet in every:
                 assert droplet["size_slug"] in regions[droplet["region"]["slug"]]["sizes"]
                 assert droplet["size_slug"] in sizes
+            droplets = [d for d in every if "web" in d["tags"]]
+            assert [d["status"] for d in droplets] == ["active", "active"]
+            # The seeded cluster's two nodes are droplets too, booting with the cluster.
+            (cluster,) = http.get("/v2/kubernetes/clusters").json()["kubernetes_clusters"]
+            nodes = {n["droplet_id"] for n in cluster["node_pools"][0]["nodes"]}
+            workers = [d for d in every if f"k8s:{cluster['id']}" in d["tags"]]
+            assert {str(d["id"]) for d in workers} == nodes and len(nodes) == 2
+            assert len(every) == 4
             volumes = http.get("/v2/volumes").json()["volumes"]
             assert volumes[0]["droplet_ids"] == [droplets[0]["id"]]
             tag = http.get("/v2/tags/web").json()["tag"]

@@ -107,7 +107,12 @@ def usage(s: Session, start: float, end: float) -> list[dict[str, Any]]:
     def since(created: str) -> float:
         return max(start, _when(created))
 
+    clusters = s.tx.list("kubernetes_clusters", parent=None).items
+    # A node's droplet is billed with its cluster, under Kubernetes.
+    nodes = {n["droplet_id"] for c in clusters for p in c["node_pools"] for n in p["nodes"]}
     for d in s.tx.list("droplets", parent=None).items:
+        if str(d["id"]) in nodes:
+            continue
         begin = since(d["created_at"])
         amount = _hourly(d.get("size_slug"), begin, end)
         description = f"{d['name']} ({d.get('size_slug')})"
@@ -122,7 +127,7 @@ def usage(s: Session, start: float, end: float) -> list[dict[str, Any]]:
         begin = since(lb["created_at"])
         amount = min(1.0, max(0.0, end - begin) / month) * _LB_MONTH
         out.append(_item("Load Balancers", lb["name"], "", amount, begin, end, lb["id"], project))
-    for cluster in s.tx.list("kubernetes_clusters", parent=None).items:
+    for cluster in clusters:
         begin = since(cluster["created_at"])
         for pool in cluster["node_pools"]:
             amount = _hourly(pool["size"], begin, end) * len(pool["nodes"])

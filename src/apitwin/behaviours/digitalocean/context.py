@@ -210,6 +210,9 @@ class Shared:
     settings: Settings
     settlers: list[Settler] = field(default_factory=list)
     effects: dict[str, Effect] = field(default_factory=dict)
+    # What other modules do when a client deletes a droplet (a Kubernetes cluster
+    # replaces the node whose droplet it was).
+    on_destroy: list[Callable[[Session, dict[str, Any]], None]] = field(default_factory=list)
     # Families this package serves whole, taken from the generic semantics (which then
     # neither serves nor walks them); seeded from here.
     taken: dict[str, Any] = field(default_factory=dict)

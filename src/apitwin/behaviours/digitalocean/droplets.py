@@ -32,7 +32,15 @@ from apitwin.behaviours.digitalocean.reference import (
 )
 from apitwin.engine.context import Reply, RequestContext
 
-__all__ = ["Droplets", "detach_everywhere", "find_image_any", "load_droplet"]
+__all__ = [
+    "Droplets",
+    "build_droplet",
+    "detach_everywhere",
+    "find_image_any",
+    "load_droplet",
+    "plan_create",
+    "remove_droplet",
+]
 
 FAMILY = "droplets"
 _HOSTNAME = re.compile(r"^[a-zA-Z0-9.-]+$")
@@ -73,6 +81,109 @@ def detach_everywhere(s: Session, droplet_id: int) -> None:
     unassign(s, f"do:droplet:{droplet_id}")
 
 
+def plan_create(s: Session, body: dict[str, Any]) -> dict[str, Any]:
+    """Check the size, region, image, keys, VPC and volumes of a create request once
+    for all its droplets; refusals are the service's 422s."""
+    size = find_size(body.get("size"))
+    if size is None:
+        raise unprocessable("You specified an invalid size for Droplet creation.")
+    if "region" in body:
+        region = find_region(body.get("region"))
+        if region is None or not region["available"]:
+            raise unprocessable("You specified an invalid region for Droplet creation.")
+    else:
+        region = find_region(size["regions"][0])
+        assert region is not None
+    if size["slug"] not in region["sizes"]:
+        raise unprocessable("Size is not available in this region.")
+    image = find_image_any(s, body.get("image"))
+    if image is None:
+        raise unprocessable("You specified an invalid image for Droplet creation.")
+    if region["slug"] not in image["regions"]:
+        raise unprocessable("Image is not available in this region.")
+    for key in body.get("ssh_keys") or []:
+        if not _key_exists(s, key):
+            raise unprocessable(f"You specified an invalid SSH key: {key}.")
+    vpc_uuid = body.get("vpc_uuid")
+    if vpc_uuid:
+        vpc = s.tx.get("vpcs", str(vpc_uuid))
+        if vpc is None or vpc.get("region") != region["slug"]:
+            raise unprocessable("You specified an invalid VPC for Droplet creation.")
+    else:
+        vpc = default_vpc(s, region["slug"])
+    volumes = []
+    for volume_id in body.get("volumes") or []:
+        volume = s.tx.get("volumes", str(volume_id))
+        if volume is None or volume.get("region", {}).get("slug") != region["slug"]:
+            raise unprocessable("You specified an invalid volume for Droplet creation.")
+        volumes.append(volume)
+    return {"size": size, "region": region, "image": image, "vpc": vpc, "volumes": volumes}
+
+
+def _key_exists(s: Session, key: Any) -> bool:
+    from apitwin.behaviours.digitalocean.keys import find_key
+
+    return find_key(s, key) is not None
+
+
+def build_droplet(
+    s: Session, name: str, body: dict[str, Any], plan: dict[str, Any], *, project: bool = True
+) -> dict[str, Any]:
+    """A new droplet (status ``new``) from a checked plan; ``project=False`` keeps it out
+    of the projects (a Kubernetes node's droplet belongs to its cluster)."""
+    serial = s.tx.next_id(FAMILY)
+    ident = _FIRST_ID + serial
+    size, region = plan["size"], plan["region"]
+    features = ["droplet_agent", "private_networking"]
+    for flag in ("backups", "ipv6", "monitoring"):
+        if body.get(flag) is True:
+            features.append(flag)
+    droplet = {
+        "id": ident,
+        "name": name,
+        "memory": size["memory"],
+        "vcpus": size["vcpus"],
+        "disk": size["disk"],
+        "locked": False,
+        "status": "new",
+        "kernel": None,
+        "created_at": s.stamp,
+        "features": features,
+        "backup_ids": [],
+        "next_backup_window": _backup_window(s) if body.get("backups") is True else None,
+        "snapshot_ids": [],
+        "image": dict(plan["image"]),
+        "volume_ids": [v["id"] for v in plan["volumes"]],
+        "size": size_object(size["slug"]),
+        "size_slug": size["slug"],
+        "networks": droplet_networks(
+            region["slug"], serial, plan["vpc"]["ip_range"], body.get("ipv6") is True
+        ),
+        "region": region_object(region["slug"]),
+        "tags": ensure_tags(s, body.get("tags")),
+        "vpc_uuid": plan["vpc"]["id"],
+    }
+    s.tx.put(FAMILY, str(ident), droplet)
+    for volume in plan["volumes"]:
+        volume["droplet_ids"] = [ident]
+        s.tx.put("volumes", volume["id"], volume)
+    if project:
+        assign(s, f"do:droplet:{ident}")
+    return droplet
+
+
+def _backup_window(s: Session) -> dict[str, str]:
+    from apitwin.conventions.clock import iso
+
+    return {"start": iso(s.now + 3600), "end": iso(s.now + 3600 * 5)}
+
+
+def remove_droplet(s: Session, droplet: dict[str, Any]) -> None:
+    """Delete a droplet and take it off everything that named it."""
+    s.tx.delete(FAMILY, str(droplet["id"]))
+    detach_everywhere(s, droplet["id"])
+
+
 class Droplets(DigitalOcean):
     def install(self) -> None:
         self.bind_all(
@@ -93,100 +204,6 @@ class Droplets(DigitalOcean):
         effects["droplet:create"] = self._created
         self.semantics.seeders[FAMILY] = self._seed
 
-    # -- building ---------------------------------------------------------------------------
-
-    def _plan(self, s: Session, body: dict[str, Any]) -> dict[str, Any]:
-        """Check the size, region, image, keys, VPC and volumes of a create request once
-        for all its droplets; refusals are the service's 422s."""
-        size = find_size(body.get("size"))
-        if size is None:
-            raise unprocessable("You specified an invalid size for Droplet creation.")
-        if "region" in body:
-            region = find_region(body.get("region"))
-            if region is None or not region["available"]:
-                raise unprocessable("You specified an invalid region for Droplet creation.")
-        else:
-            region = find_region(size["regions"][0])
-            assert region is not None
-        if size["slug"] not in region["sizes"]:
-            raise unprocessable("Size is not available in this region.")
-        image = find_image_any(s, body.get("image"))
-        if image is None:
-            raise unprocessable("You specified an invalid image for Droplet creation.")
-        if region["slug"] not in image["regions"]:
-            raise unprocessable("Image is not available in this region.")
-        for key in body.get("ssh_keys") or []:
-            if not self._key_exists(s, key):
-                raise unprocessable(f"You specified an invalid SSH key: {key}.")
-        vpc_uuid = body.get("vpc_uuid")
-        if vpc_uuid:
-            vpc = s.tx.get("vpcs", str(vpc_uuid))
-            if vpc is None or vpc.get("region") != region["slug"]:
-                raise unprocessable("You specified an invalid VPC for Droplet creation.")
-        else:
-            vpc = default_vpc(s, region["slug"])
-        volumes = []
-        for volume_id in body.get("volumes") or []:
-            volume = s.tx.get("volumes", str(volume_id))
-            if volume is None or volume.get("region", {}).get("slug") != region["slug"]:
-                raise unprocessable("You specified an invalid volume for Droplet creation.")
-            volumes.append(volume)
-        return {"size": size, "region": region, "image": image, "vpc": vpc, "volumes": volumes}
-
-    @staticmethod
-    def _key_exists(s: Session, key: Any) -> bool:
-        from apitwin.behaviours.digitalocean.keys import find_key
-
-        return find_key(s, key) is not None
-
-    def _build(
-        self, s: Session, name: str, body: dict[str, Any], plan: dict[str, Any]
-    ) -> dict[str, Any]:
-        serial = s.tx.next_id(FAMILY)
-        ident = _FIRST_ID + serial
-        size, region = plan["size"], plan["region"]
-        features = ["droplet_agent", "private_networking"]
-        for flag in ("backups", "ipv6", "monitoring"):
-            if body.get(flag) is True:
-                features.append(flag)
-        droplet = {
-            "id": ident,
-            "name": name,
-            "memory": size["memory"],
-            "vcpus": size["vcpus"],
-            "disk": size["disk"],
-            "locked": False,
-            "status": "new",
-            "kernel": None,
-            "created_at": s.stamp,
-            "features": features,
-            "backup_ids": [],
-            "next_backup_window": self._backup_window(s) if body.get("backups") is True else None,
-            "snapshot_ids": [],
-            "image": dict(plan["image"]),
-            "volume_ids": [v["id"] for v in plan["volumes"]],
-            "size": size_object(size["slug"]),
-            "size_slug": size["slug"],
-            "networks": droplet_networks(
-                region["slug"], serial, plan["vpc"]["ip_range"], body.get("ipv6") is True
-            ),
-            "region": region_object(region["slug"]),
-            "tags": ensure_tags(s, body.get("tags")),
-            "vpc_uuid": plan["vpc"]["id"],
-        }
-        s.tx.put(FAMILY, str(ident), droplet)
-        for volume in plan["volumes"]:
-            volume["droplet_ids"] = [ident]
-            s.tx.put("volumes", volume["id"], volume)
-        assign(s, f"do:droplet:{ident}")
-        return droplet
-
-    @staticmethod
-    def _backup_window(s: Session) -> dict[str, str]:
-        from apitwin.conventions.clock import iso
-
-        return {"start": iso(s.now + 3600), "end": iso(s.now + 3600 * 5)}
-
     def _created(self, s: Session, key: str, params: dict[str, Any]) -> bool:
         droplet = s.tx.get(FAMILY, key)
         if droplet is None:
@@ -201,9 +218,9 @@ class Droplets(DigitalOcean):
         and a snapshot of the first."""
         s = self.session_in(tx)
         body = {"region": "nyc3", "size": "s-1vcpu-1gb", "image": "ubuntu-22-04-x64"}
-        plan = self._plan(s, body)
+        plan = plan_create(s, body)
         made = [
-            self._build(s, name, {**body, "tags": ["web"]}, plan) for name in ("web-1", "web-2")
+            build_droplet(s, name, {**body, "tags": ["web"]}, plan) for name in ("web-1", "web-2")
         ]
         for droplet in made:
             droplet["status"] = "active"
@@ -228,11 +245,11 @@ class Droplets(DigitalOcean):
                     "Only valid hostname characters are allowed. (a-z, A-Z, 0-9, . and -)"
                 )
         with self.session() as s:
-            plan = self._plan(s, body)
+            plan = plan_create(s, body)
             made = []
             links = []
             for name in wanted:
-                droplet = self._build(s, name, body, plan)
+                droplet = build_droplet(s, name, body, plan)
                 action = actions.start(
                     s, "create", "droplet", str(droplet["id"]), droplet["region"]["slug"]
                 )
@@ -270,8 +287,11 @@ class Droplets(DigitalOcean):
         return self.no_content(ctx)
 
     def _remove(self, s: Session, droplet: dict[str, Any]) -> None:
-        s.tx.delete(FAMILY, str(droplet["id"]))
-        detach_everywhere(s, droplet["id"])
+        """A client's delete: the droplet goes, then whoever depends on it reacts (a
+        Kubernetes cluster replaces its node)."""
+        remove_droplet(s, droplet)
+        for react in self.shared.on_destroy:
+            react(s, droplet)
 
     def destroy_by_tag(self, ctx: RequestContext) -> Reply:
         tag = ctx.params.get("tag_name")

@@ -1,6 +1,12 @@
 """Kubernetes clusters: provisioning until their delay has passed on the twin clock, then
 running with an endpoint; node pools inside the cluster as the service returns them; a
-kubeconfig (YAML) and credentials for the cluster."""
+kubeconfig (YAML) and credentials for the cluster.
+
+Every node is a droplet of the account, as in the service: made through the droplets'
+own create path (tagged ``k8s``, ``k8s:<cluster id>``, ``k8s:worker``), ``new`` with a
+create action on the twin clock, and deleted with its node, pool or cluster. A node is
+``provisioning`` until its droplet's create action completes. A client deleting a node's
+droplet gets the node replaced by a new one with a new droplet."""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import base64
 import hashlib
 from typing import Any
 
+from apitwin.behaviours.digitalocean import actions
 from apitwin.behaviours.digitalocean.account import (
     assign,
     default_vpc,
@@ -21,6 +28,11 @@ from apitwin.behaviours.digitalocean.context import (
     not_found,
     unprocessable,
 )
+from apitwin.behaviours.digitalocean.droplets import (
+    build_droplet,
+    plan_create,
+    remove_droplet,
+)
 from apitwin.behaviours.digitalocean.networking import ready
 from apitwin.behaviours.digitalocean.reference import find_region, find_size
 from apitwin.conventions.clock import iso
@@ -31,6 +43,7 @@ __all__ = ["Kubernetes", "VERSIONS"]
 
 FAMILY = "kubernetes_clusters"
 VERSIONS = ("1.31.1-do.5", "1.30.5-do.5", "1.29.9-do.5")
+NODE_IMAGE = "debian-12-x64"  # the service's node images are Debian too
 
 
 def _version(slug: Any) -> str:
@@ -41,18 +54,49 @@ def _version(slug: Any) -> str:
     raise unprocessable(f"validation error: invalid version slug: {slug}")
 
 
-def _nodes(s: Session, pool_id: str, name: str, count: int, state: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": new_uuid(s, "__do_k8s_nodes__"),
-            "name": f"{name}-{hashlib.sha1(f'{pool_id}{i}'.encode()).hexdigest()[:5]}",
-            "status": {"state": state},
-            "droplet_id": str(450_000_000 + s.tx.next_id("__do_k8s_node_droplets__")),
-            "created_at": s.stamp,
-            "updated_at": s.stamp,
-        }
-        for i in range(count)
-    ]
+def _nodes(
+    s: Session, cluster: dict[str, Any], pool: dict[str, Any], count: int
+) -> list[dict[str, Any]]:
+    """``count`` new nodes for ``pool``, each with its droplet made as ``POST
+    /v2/droplets`` makes one and booting on the twin clock: with the cluster while it
+    is provisioning, like any new droplet once it runs."""
+    custom = [t for t in pool["tags"] if t not in ("k8s", "k8s:worker")]
+    body = {
+        "size": pool["size"],
+        "region": cluster["region"],
+        "image": NODE_IMAGE,
+        "vpc_uuid": cluster["vpc_uuid"],
+        "tags": ["k8s", f"k8s:{cluster['id']}", "k8s:worker", *custom],
+    }
+    plan = plan_create(s, body)
+    delay = "kubernetes" if cluster["status"]["state"] == "provisioning" else "create"
+    out = []
+    for _ in range(count):
+        ident = new_uuid(s, "__do_k8s_nodes__")
+        name = f"{pool['name']}-{hashlib.sha1(ident.encode()).hexdigest()[:5]}"
+        droplet = build_droplet(s, name, body, plan, project=False)
+        key = str(droplet["id"])
+        params = {"cluster": cluster["id"]}
+        actions.start(s, "create", "droplet", key, cluster["region"], params, delay=delay)
+        out.append(
+            {
+                "id": ident,
+                "name": name,
+                "status": {"state": "provisioning"},
+                "droplet_id": key,
+                "created_at": s.stamp,
+                "updated_at": s.stamp,
+            }
+        )
+    return out
+
+
+def _drop(s: Session, nodes: list[dict[str, Any]]) -> None:
+    """The droplets of nodes that are gone go too."""
+    for node in nodes:
+        droplet = s.tx.get("droplets", str(node["droplet_id"]))
+        if droplet is not None:
+            remove_droplet(s, droplet)
 
 
 class Kubernetes(DigitalOcean):
@@ -71,9 +115,22 @@ class Kubernetes(DigitalOcean):
                 "kubernetes_add_nodePool": self.add_pool,
                 "kubernetes_update_nodePool": self.update_pool,
                 "kubernetes_delete_nodePool": self.delete_pool,
+                "kubernetes_delete_node": self.delete_node,
+                "kubernetes_destroy_associatedResourcesDangerous": self.delete,
             }
         )
         self.semantics.seeders[FAMILY] = self._seed
+        effects = self.shared.effects
+        booted = effects["droplet:create"]
+
+        def created(s: Session, key: str, params: dict[str, Any]) -> bool | None:
+            done = booted(s, key, params)
+            if done is not False and params.get("cluster"):
+                self._node_running(s, str(params["cluster"]), key)
+            return done
+
+        effects["droplet:create"] = created
+        self.shared.on_destroy.append(self._replace_node)
 
     def _seed(self, tx: Transaction, runtime: Any) -> None:
         body = {
@@ -86,16 +143,16 @@ class Kubernetes(DigitalOcean):
 
     # -- building ---------------------------------------------------------------------------
 
-    def _pool(self, s: Session, body: dict[str, Any], region: str, state: str) -> dict[str, Any]:
+    def _pool(self, s: Session, cluster: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         size = find_size(body.get("size"))
-        if size is None or region not in size["regions"]:
+        if size is None or cluster["region"] not in size["regions"]:
             raise unprocessable(f"validation error: invalid size: {body.get('size')}")
         count = body.get("count")
         if not isinstance(count, int) or count < 1:
             raise unprocessable("validation error: a node pool needs at least one node")
         ident = new_uuid(s, "__do_k8s_pools__")
         name = str(body.get("name") or f"pool-{ident[:5]}")
-        return {
+        pool: dict[str, Any] = {
             "id": ident,
             "name": name,
             "size": size["slug"],
@@ -110,8 +167,9 @@ class Kubernetes(DigitalOcean):
             "auto_scale": bool(body.get("auto_scale", False)),
             "min_nodes": int(body.get("min_nodes") or 0),
             "max_nodes": int(body.get("max_nodes") or 0),
-            "nodes": _nodes(s, ident, name, count, state),
         }
+        pool["nodes"] = _nodes(s, cluster, pool, count)
+        return pool
 
     def _new(self, s: Session, body: dict[str, Any]) -> dict[str, Any]:
         region = find_region(body.get("region"))
@@ -122,7 +180,8 @@ class Kubernetes(DigitalOcean):
         if not isinstance(pools, list) or not pools:
             raise unprocessable("validation error: a cluster needs at least one node pool")
         vpc_uuid = body.get("vpc_uuid") or default_vpc(s, region["slug"])["id"]
-        if s.tx.get("vpcs", str(vpc_uuid)) is None:
+        vpc = s.tx.get("vpcs", str(vpc_uuid))
+        if vpc is None or vpc.get("region") != region["slug"]:
             raise unprocessable("validation error: invalid VPC")
         ident = new_uuid(s, FAMILY)
         cluster = {
@@ -136,10 +195,7 @@ class Kubernetes(DigitalOcean):
             "ipv4": "",
             "endpoint": "",
             "tags": ["k8s", f"k8s:{ident}", *ensure_tags(s, body.get("tags"))],
-            "node_pools": [
-                self._pool(s, p if isinstance(p, dict) else {}, region["slug"], "provisioning")
-                for p in pools
-            ],
+            "node_pools": [],
             "maintenance_policy": {"start_time": "00:00", "duration": "4h0m0s", "day": "any"},
             "auto_upgrade": bool(body.get("auto_upgrade", False)),
             "status": {"state": "provisioning", "message": "provisioning"},
@@ -149,6 +205,8 @@ class Kubernetes(DigitalOcean):
             "registry_enabled": False,
             "ha": bool(body.get("ha", False)),
         }
+        for p in pools:
+            cluster["node_pools"].append(self._pool(s, cluster, p if isinstance(p, dict) else {}))
         s.tx.put(FAMILY, ident, cluster)
         assign(s, f"do:kubernetes:{ident}")
         return cluster
@@ -162,11 +220,37 @@ class Kubernetes(DigitalOcean):
             cluster["status"] = {"state": "running", "message": "Cluster is running"}
             cluster["endpoint"] = f"https://{cluster['id']}.k8s.ondigitalocean.com"
             cluster["ipv4"] = f"164.90.{serial}.{serial % 200 + 10}"
-            for pool in cluster["node_pools"]:
-                for node in pool["nodes"]:
-                    node["status"] = {"state": "running"}
             s.tx.put(FAMILY, cluster["id"], cluster)
         return cluster
+
+    def _node_running(self, s: Session, cluster_id: str, droplet_id: str) -> None:
+        """A node whose droplet has booted is running."""
+        cluster = s.tx.get(FAMILY, cluster_id)
+        if cluster is None:
+            return
+        for pool in cluster["node_pools"]:
+            for node in pool["nodes"]:
+                if node["droplet_id"] == droplet_id:
+                    node["status"] = {"state": "running"}
+                    node["updated_at"] = s.stamp
+                    s.tx.put(FAMILY, cluster_id, cluster)
+                    return
+
+    def _replace_node(self, s: Session, droplet: dict[str, Any]) -> None:
+        """A client deleted a node's droplet: the cluster replaces the node with a new
+        one (a new droplet), and the pool keeps its count."""
+        key = str(droplet["id"])
+        for tag in droplet.get("tags", []):
+            found = s.tx.get(FAMILY, tag[4:]) if tag.startswith("k8s:") else None
+            if found is None:
+                continue
+            cluster = self._view(s, found)
+            for pool in cluster["node_pools"]:
+                for i, node in enumerate(pool["nodes"]):
+                    if node["droplet_id"] == key:
+                        pool["nodes"][i] = _nodes(s, cluster, pool, 1)[0]
+                        s.tx.put(FAMILY, cluster["id"], cluster)
+                        return
 
     def _load(self, s: Session, ctx: RequestContext) -> dict[str, Any]:
         cluster = s.tx.get(FAMILY, str(ctx.params.get("cluster_id")))
@@ -210,6 +294,8 @@ class Kubernetes(DigitalOcean):
     def delete(self, ctx: RequestContext) -> Reply:
         with self.session() as s:
             cluster = self._load(s, ctx)
+            for pool in cluster["node_pools"]:
+                _drop(s, pool["nodes"])
             s.tx.delete(FAMILY, cluster["id"])
             unassign(s, f"do:kubernetes:{cluster['id']}")
         return self.no_content(ctx)
@@ -286,8 +372,7 @@ class Kubernetes(DigitalOcean):
         body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
         with self.session() as s:
             cluster = self._load(s, ctx)
-            state = "running" if cluster["status"]["state"] == "running" else "provisioning"
-            pool = self._pool(s, body, cluster["region"], state)
+            pool = self._pool(s, cluster, body)
             cluster["node_pools"].append(pool)
             s.tx.put(FAMILY, cluster["id"], cluster)
         return self.reply(ctx, {"node_pool": pool})
@@ -301,12 +386,11 @@ class Kubernetes(DigitalOcean):
                 pool["name"] = body["name"]
             count = body.get("count")
             if isinstance(count, int) and count >= 1 and count != pool["count"]:
-                if count < pool["count"]:
+                if count < len(pool["nodes"]):
+                    _drop(s, pool["nodes"][count:])
                     pool["nodes"] = pool["nodes"][:count]
                 else:
-                    pool["nodes"] += _nodes(
-                        s, pool["id"], pool["name"], count - pool["count"], "running"
-                    )
+                    pool["nodes"] += _nodes(s, cluster, pool, count - len(pool["nodes"]))
                 pool["count"] = count
             for key in ("labels", "taints", "auto_scale", "min_nodes", "max_nodes"):
                 if key in body:
@@ -318,6 +402,26 @@ class Kubernetes(DigitalOcean):
         with self.session() as s:
             cluster = self._load(s, ctx)
             pool = self._find_pool(cluster, ctx)
+            _drop(s, pool["nodes"])
             cluster["node_pools"] = [p for p in cluster["node_pools"] if p["id"] != pool["id"]]
+            s.tx.put(FAMILY, cluster["id"], cluster)
+        return self.no_content(ctx)
+
+    def delete_node(self, ctx: RequestContext) -> Reply:
+        """The node and its droplet go; with ``replace=1`` a new node takes its place,
+        else the pool has one node fewer."""
+        replace = str(ctx.params.get("replace", 0)) == "1"
+        wanted = str(ctx.params.get("node_id"))
+        with self.session() as s:
+            cluster = self._load(s, ctx)
+            pool = self._find_pool(cluster, ctx)
+            nodes = pool["nodes"]
+            index = next((i for i, n in enumerate(nodes) if n["id"] == wanted), None)
+            if index is None:
+                raise not_found()
+            _drop(s, [nodes.pop(index)])
+            if replace:
+                nodes.insert(index, _nodes(s, cluster, pool, 1)[0])
+            pool["count"] = len(nodes)
             s.tx.put(FAMILY, cluster["id"], cluster)
         return self.no_content(ctx)
