@@ -60,3 +60,6 @@ def test_a_step_measured_alone_on_a_busy_machine_says_so(run: ModuleType) -> Non
     assert "**The machine was busy**" in text and "13.71" in text
     quiet = run.measured_alone("servers", {**env, "load_before": "0.1", "load_after": "0.3"})
     assert "busy" not in quiet
+    # The load after a step is the step's own: it does not make the machine busy.
+    own = run.measured_alone("servers", {**env, "load_before": "0.16", "load_after": "1.09"})
+    assert "busy" not in own
