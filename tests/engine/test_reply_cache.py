@@ -156,3 +156,12 @@ def test_with_kept_replies_off_every_get_reads_the_state(ledger: str) -> None:
         assert client.runs == 3
     finally:
         client.close()
+
+
+def test_a_request_whose_headers_cannot_be_a_key_is_answered_afresh() -> None:
+    """Some ASGI servers pass headers as lists: such requests are simply not kept."""
+    cache = ReplyCache(MemoryStore(), "t")
+    version = cache.version()
+    key = ("op", "/x", b"", ([b"host", b"t"],))
+    cache.put(key, version, Reply(200, [], b"{}", fresh_for=60))
+    assert cache.get(key, version) is None

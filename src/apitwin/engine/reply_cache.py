@@ -63,7 +63,10 @@ class ReplyCache:
         return self._store.version(self._twin)
 
     def get(self, key: Hashable, version: Hashable) -> Kept | None:
-        kept = self._entries.get(key)
+        try:
+            kept = self._entries.get(key)
+        except TypeError:  # a server that passes headers as lists: nothing is kept
+            return None
         if kept is None:
             return None
         if kept.version != version or time.time() >= kept.until:
@@ -77,6 +80,10 @@ class ReplyCache:
         if fresh_for is None or fresh_for <= 0 or reply.stream is not None:
             return
         if not 200 <= reply.status < 300 or len(reply.body) > self._max_bytes // 4:
+            return
+        try:
+            hash(key)
+        except TypeError:  # a server that passes headers as lists: nothing is kept
             return
         self._drop(key)
         kept = Kept(
