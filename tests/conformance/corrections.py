@@ -13,6 +13,7 @@ import base64
 import copy
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from apitwin.twins.registry import bundled_profile
@@ -437,6 +438,8 @@ def _do_account_requests() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
     # What the checker cannot name (another resource of the account) it leaves out.
     absent: dict[str, Any] = {"not": {}}
     hostname = {"type": "string", "pattern": "^[a-z][a-z0-9-]{0,30}$"}
+    # A cluster's nodes are droplets, within the account's droplet limit.
+    nodes = {"type": "integer", "minimum": 1, "maximum": 3}
     droplet = {
         "name": hostname,
         "names": {"type": "array", "items": hostname, "minItems": 1, "maxItems": 10},
@@ -460,7 +463,15 @@ def _do_account_requests() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
             "region": region,
             "version": {"type": "string", "enum": [*VERSIONS, "latest"]},
             "size": {"type": "string", "enum": sizes},
+            "count": nodes,
             "vpc_uuid": absent,
+        },
+        ("/v2/kubernetes/clusters/{cluster_id}/node_pools", "post"): {
+            "size": {"type": "string", "enum": sizes},
+            "count": nodes,
+        },
+        ("/v2/kubernetes/clusters/{cluster_id}/node_pools/{node_pool_id}", "put"): {
+            "count": nodes,
         },
         ("/v2/account/keys", "post"): {
             # An OpenSSH ed25519 key: the type, then the base64 blob of its wire form.
@@ -1097,6 +1108,11 @@ _NAMES = (
     "the body names other resources of the account by id ({what}); a generated id names "
     "none, and the service answers 422 to an id it does not have"
 )
+_NODES = (
+    "a cluster's nodes are droplets of the account and count against its droplet limit; "
+    "the service answers 422 to nodes past it, and the stateful phase adds pools and "
+    "grows them"
+)
 ACCEPTS_422: dict[str, dict[str, str]] = {
     "digitalocean": {
         "POST /v2/account/keys": _TAKEN.format(what="public key"),
@@ -1109,6 +1125,9 @@ ACCEPTS_422: dict[str, dict[str, str]] = {
         "POST /v2/reserved_ips": _NAMES.format(what="droplet_id"),
         "POST /v2/floating_ips": _NAMES.format(what="droplet_id"),
         "POST /v2/monitoring/alerts": _NAMES.format(what="entities"),
+        "POST /v2/kubernetes/clusters": _NODES,
+        "POST /v2/kubernetes/clusters/{cluster_id}/node_pools": _NODES,
+        "PUT /v2/kubernetes/clusters/{cluster_id}/node_pools/{node_pool_id}": _NODES,
     },
 }
 
@@ -1168,6 +1187,20 @@ def stateful_config(name: str) -> str:
 
 def corrections_for(name: str) -> list[tuple[Correction, str]]:
     return [*EVERY_TWIN, *PER_TWIN.get(name, [])]
+
+
+def served_spec(name: str, directory: Path) -> Path:
+    """The document the twin serves, for the stateless runs: the vendored one with the
+    profile's own ``document_fixes`` (which the twin applies before compiling: drchrono's
+    exam rooms as a list, the request members Discourse and the Docker CLI send), written
+    into ``directory``; the vendored file itself when the profile fixes nothing."""
+    vendored = SPECS / f"{name}.json"
+    doc: dict[str, Any] = json.loads(vendored.read_text())
+    if not profile_document_fixes(name)(doc):
+        return vendored
+    served = directory / f"{name}.json"
+    served.write_text(json.dumps(doc))
+    return served
 
 
 def corrected_document(name: str) -> dict[str, Any]:

@@ -13,14 +13,16 @@ the whole run stays within a few minutes.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from apitwin.twins.registry import bundled_names
+from tests.conformance.corrections import served_spec
 from tests.conformance.known import KNOWN_POSITIVE_FAILURES, known_negative_reason
 from tests.conformance.runner import (
     NEGATIVE_CHECKS,
     POSITIVE_CHECKS,
-    SPECS,
     run_schemathesis,
 )
 from tests.conftest import start_twin, stop_twin
@@ -31,11 +33,11 @@ REQUIRED_RATE = 0.95
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", bundled_names())
-def test_positive_data_conforms(name: str) -> None:
+def test_positive_data_conforms(name: str, tmp_path: Path) -> None:
     twin = start_twin(name, "--stateless")
     try:
         verdicts = run_schemathesis(
-            SPECS / f"{name}.json",
+            served_spec(name, tmp_path),
             twin.base_url,
             mode="positive",
             checks=POSITIVE_CHECKS,
@@ -56,11 +58,11 @@ def test_positive_data_conforms(name: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", bundled_names())
-def test_negative_data_is_rejected_without_server_errors(name: str) -> None:
+def test_negative_data_is_rejected_without_server_errors(name: str, tmp_path: Path) -> None:
     twin = start_twin(name, "--stateless")
     try:
         verdicts = run_schemathesis(
-            SPECS / f"{name}.json",
+            served_spec(name, tmp_path),
             twin.base_url,
             mode="negative",
             checks=NEGATIVE_CHECKS,
