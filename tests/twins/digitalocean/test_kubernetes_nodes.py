@@ -231,3 +231,40 @@ def test_a_cluster_in_another_regions_vpc_is_refused(account: Account) -> None:
     assert response.json()["message"] == "validation error: invalid VPC"
     assert _droplets(account) == []
     assert account.http.get("/v2/kubernetes/clusters").json()["kubernetes_clusters"] == []
+
+
+def test_nodes_past_the_droplet_limit_are_refused_and_nothing_is_made(account: Account) -> None:
+    """A cluster's nodes count against the account's droplet limit (25): a create or a
+    resize past it is a 422 at once, however large the count, and makes no droplet."""
+    huge = {**CLUSTER, "node_pools": [{**CLUSTER["node_pools"][0], "count": 10**9}]}
+    refused = account.http.post("/v2/kubernetes/clusters", json=huge)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["id"] == "unprocessable_entity"
+    assert "droplet limit" in refused.json()["message"]
+    assert _droplets(account) == []
+    assert account.http.get("/v2/kubernetes/clusters").json()["kubernetes_clusters"] == []
+
+    cluster = _cluster(account)
+    pool_id = cluster["node_pools"][0]["id"]
+    grown = account.http.put(
+        f"/v2/kubernetes/clusters/{cluster['id']}/node_pools/{pool_id}",
+        json={"name": "workers", "count": 26},
+    )
+    assert grown.status_code == 422, grown.text
+    added = account.http.post(
+        f"/v2/kubernetes/clusters/{cluster['id']}/node_pools",
+        json={"name": "more", "size": "s-2vcpu-4gb", "count": 24},
+    )
+    assert added.status_code == 422, added.text
+    assert len(_droplets(account)) == 2
+    assert _resize(account, cluster["id"], pool_id, 25)["count"] == 25
+
+
+def test_a_pool_tag_no_tag_may_have_is_refused(account: Account) -> None:
+    bad = {**CLUSTER, "node_pools": [{**CLUSTER["node_pools"][0], "tags": ["no spaces"]}]}
+    refused = account.http.post("/v2/kubernetes/clusters", json=bad)
+    assert refused.status_code == 422, refused.text
+    assert "invalid tag name" in refused.json()["message"]
+    names = {tag["name"] for tag in account.http.get("/v2/tags").json()["tags"]}
+    assert "no spaces" not in names
+    assert _droplets(account) == []

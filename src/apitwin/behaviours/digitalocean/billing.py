@@ -20,12 +20,13 @@ from apitwin.behaviours.digitalocean.reference import find_size
 from apitwin.engine.context import Reply, RequestContext
 from apitwin.state.store import Transaction
 
-__all__ = ["ACCOUNT", "Billing"]
+__all__ = ["ACCOUNT", "DROPLET_LIMIT", "Billing"]
 
 INVOICES = "__do_invoices__"  # uuid -> a closed invoice with its items
 HISTORY = "__do_billing_history__"
+DROPLET_LIMIT = 25  # the account's; a Kubernetes cluster's nodes count against it
 ACCOUNT = {
-    "droplet_limit": 25,
+    "droplet_limit": DROPLET_LIMIT,
     "floating_ip_limit": 3,
     "email": "owner@example.com",
     "uuid": OWNER_UUID,

@@ -22,6 +22,7 @@ from apitwin.behaviours.digitalocean.account import (
     new_uuid,
     unassign,
 )
+from apitwin.behaviours.digitalocean.billing import DROPLET_LIMIT
 from apitwin.behaviours.digitalocean.context import (
     DigitalOcean,
     Session,
@@ -91,6 +92,18 @@ def _nodes(
     return out
 
 
+def _within_droplet_limit(nodes: int) -> None:
+    """A cluster's nodes are droplets, so a cluster may have no more of them than the
+    account may have droplets (its ``droplet_limit``): refused as the service refuses a
+    create past the limit, before any droplet is made."""
+    if nodes > DROPLET_LIMIT:
+        raise unprocessable("creating this/these droplet(s) will exceed your droplet limit")
+
+
+def _node_count(cluster: dict[str, Any]) -> int:
+    return sum(len(pool.get("nodes") or []) for pool in cluster["node_pools"])
+
+
 def _drop(s: Session, nodes: list[dict[str, Any]]) -> None:
     """The droplets of nodes that are gone go too."""
     for node in nodes:
@@ -150,6 +163,7 @@ class Kubernetes(DigitalOcean):
         count = body.get("count")
         if not isinstance(count, int) or count < 1:
             raise unprocessable("validation error: a node pool needs at least one node")
+        _within_droplet_limit(_node_count(cluster) + count)
         ident = new_uuid(s, "__do_k8s_pools__")
         name = str(body.get("name") or f"pool-{ident[:5]}")
         pool: dict[str, Any] = {
@@ -386,6 +400,7 @@ class Kubernetes(DigitalOcean):
                 pool["name"] = body["name"]
             count = body.get("count")
             if isinstance(count, int) and count >= 1 and count != pool["count"]:
+                _within_droplet_limit(_node_count(cluster) - len(pool["nodes"]) + count)
                 if count < len(pool["nodes"]):
                     _drop(s, pool["nodes"][count:])
                     pool["nodes"] = pool["nodes"][:count]
