@@ -7,6 +7,7 @@ A stateless twin (``--stateless``) keeps the document's canned answers.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from apitwin.behaviours.digitalocean.actions import Actions
@@ -94,7 +95,11 @@ def _nothing(tx: Any, runtime: Any) -> None:
 def install(twin: Twin) -> None:
     if twin.semantics is None:
         return
-    shared = Shared(Settings.from_profile(twin.profile.extra.get("digitalocean")))
+    settings = Settings.from_profile(twin.profile.extra.get("digitalocean"))
+    tags = twin.semantics.runtimes.get("tags")
+    if tags is not None:
+        settings = replace(settings, tag_name=tags.field_validators.get("name"))
+    shared = Shared(settings)
     for family in OWNED:
         if family not in SEEDED_GENERICALLY:
             twin.semantics.seeders.setdefault(family, _nothing)

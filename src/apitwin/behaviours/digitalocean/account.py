@@ -3,7 +3,6 @@ project every new resource lands in, tags created on first use, and fresh ids.""
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -93,19 +92,16 @@ def unassign(s: Session, urn: str) -> None:
     s.tx.delete(PROJECT_RESOURCES, urn)
 
 
-# What a tag's name may hold (the document's tag schema: letters, numbers, colons,
-# dashes and underscores, at most 255).
-TAG_NAME = re.compile(r"[a-zA-Z0-9_\-:]{1,255}")
-
-
 def ensure_tags(s: Session, names: Any) -> list[str]:
     """The tag names of a create request, each tag created if it does not exist yet; a
-    name no tag may have is refused (422), whatever schema the request itself had."""
+    name the document's tag schema refuses is refused (422), whatever schema the request
+    itself had."""
     if not isinstance(names, list):
         return []
+    check = s.settings.tag_name
     out: list[str] = []
     for name in names:
-        if isinstance(name, str) and name and not TAG_NAME.fullmatch(name):
+        if isinstance(name, str) and name and check is not None and not check.is_valid(name):
             raise unprocessable(f"validation error: invalid tag name: {name!r}")
         if isinstance(name, str) and name and name not in out:
             if s.tx.get("tags", name) is None:

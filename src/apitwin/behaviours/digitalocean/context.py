@@ -21,6 +21,7 @@ from apitwin.behaviours.base import Behaviour, reject
 from apitwin.conventions.clock import iso
 from apitwin.conventions.pagination import Links, Paginator, PagingError, compile_paginator
 from apitwin.engine.context import Handler, Reply, RequestContext
+from apitwin.schema.validate import CompiledValidator
 from apitwin.state.semantics import ResourceSemantics
 from apitwin.state.store import ReadOnlyTransactionError, Transaction
 
@@ -95,6 +96,9 @@ class Settings:
     """How long things take on the twin clock (profile key ``digitalocean``)."""
 
     action_seconds: dict[str, float] = field(default_factory=dict)
+    # The document's schema of a tag's name (the tags family's field), checked wherever
+    # a request makes tags, whatever schema that request itself declares.
+    tag_name: CompiledValidator | None = None
 
     def delay(self, kind: str) -> float:
         table = self.action_seconds
